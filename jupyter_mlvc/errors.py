@@ -1,0 +1,83 @@
+"""Errors a user can cause. Each carries a one-line message meant to be shown as is.
+
+Every face maps these once: the magics raise ``UsageError``, the server answers
+with a JSON 4xx, the CLI exits non-zero. Anything that is *not* an ``MlvcError``
+is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class MlvcError(Exception):
+    """Base class of every error a user can cause."""
+
+    #: HTTP status the server face answers with.
+    status = 400
+
+
+class NoStore(MlvcError):
+    """No ``.mlvc`` store in the folder or any parent."""
+
+    status = 404
+
+
+class StoreExists(MlvcError):
+    """``Repo.init`` on a folder that already holds a store."""
+
+    status = 409
+
+
+class UnknownRef(MlvcError):
+    """A ref names no snapshot, branch or tag."""
+
+    status = 404
+
+
+class AmbiguousRef(MlvcError):
+    """A short id matches more than one snapshot."""
+
+
+class UnknownVariable(MlvcError):
+    """A variable name that the snapshot does not hold."""
+
+    status = 404
+
+
+class BadName(MlvcError):
+    """A branch or tag name that is not allowed, or already taken."""
+
+
+class BadInput(MlvcError):
+    """A metric that is not a number, a notebook that does not parse, ..."""
+
+
+class Untrusted(MlvcError):
+    """The snapshot's signature does not verify with this user's key."""
+
+    status = 403
+
+
+class DamagedStore(MlvcError):
+    """An object or the index is missing or corrupt. The message names what."""
+
+    status = 500
+
+
+class MissingObject(DamagedStore):
+    """An object the snapshot needs is not in the store."""
+
+
+class CorruptObject(DamagedStore):
+    """An object's bytes no longer hash to its name."""
+
+
+class RestoreError(MlvcError):
+    """Some variables of a checkout could not be restored.
+
+    ``values`` holds those that were, ``errors`` maps each failed name to its reason.
+    """
+
+    def __init__(self, message: str, values: dict, errors: dict[str, str]):
+        super().__init__(message)
+        self.values = values
+        self.errors = errors
