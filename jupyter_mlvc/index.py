@@ -1,0 +1,161 @@
+"""The SQLite index: which snapshots exist, their parents, variables, metrics and refs.
+
+The index is what makes listing and searching fast; the objects are the truth it
+points to. It is written last, in one transaction per commit, so a crash at any
+moment leaves either the whole snapshot visible or none of it. WAL mode lets the
+server read while a kernel writes; writers queue on SQLite's lock with a long
+busy timeout instead of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .errors import DamagedStore
+
+BUSY_TIMEOUT_S = 120
+
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    db["snapshots"].create(
+        {
+            "id": str,
+            "notebook": str,
+            "message": str,
+            "created_at": float,
+            "branch": str,
+            "n_variables": int,
+            "nbytes": int,
+            "bytes_written": int,
+            "auto": int,
+            "has_notebook": int,
+            "notebook_source": str,
+            "signature": str,
+            "environment": str,
+            "notebook_object": str,
+        },
+        pk="id",
+        not_null={"notebook", "message", "created_at"},
+    )
+    db["snapshots"].create_index(["notebook", "created_at"])
+    db["parents"].create(
+        {"snapshot": str, "parent": str, "position": int}, pk=("snapshot", "position")
+    )
+    db["parents"].create_index(["parent"])
+    db["variables"].create(
+        {
+            "snapshot": str,
+            "name": str,
+            "type": str,
+            "summary": str,
+            "nbytes": int,
+            "changed": int,
+            "hash": str,
+            "unit": int,
+        },
+        pk=("snapshot", "name"),
+    )
+    db["skipped"].create({"snapshot": str, "name": str, "reason": str}, pk=("snapshot", "name"))
+    db["metrics"].create({"snapshot": str, "name": str, "value": float}, pk=("snapshot", "name"))
+    db["metrics"].create_index(["name"])
+    # Branches belong to a notebook; tags are global (notebook "").
+    db["refs"].create(
+        {"notebook": str, "kind": str, "name": str, "target": str},
+        pk=("notebook", "kind", "name"),
+    )
+    db["refs"].create_index(["target"])
+    # A notebook's HEAD: on a branch, or detached at a snapshot (after checking
+    # out an older one; the next commit then starts a new branch from there).
+    db["heads"].create(
+        {"notebook": str, "branch": str, "snapshot": str, "from_branch": str}, pk="notebook"
+    )
+
+
+#: Schema migrations, applied in order; ``PRAGMA user_version`` counts those applied.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial]
+
+
+class Index:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._local = threading.local()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        return db
+
+    def _connect(self) -> sqlite_utils.Database:
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = OFF")
+            db = sqlite_utils.Database(conn)
+            if mode.lower() != "wal":
+                raise sqlite3.DatabaseError(f"journal mode is {mode}")
+            self._migrate(db)
+        except sqlite3.DatabaseError as exc:
+            raise DamagedStore(f"the index {self.path} is damaged ({exc}); run `mlvc fsck`") from exc
+        return db
+
+    def _migrate(self, db: sqlite_utils.Database) -> None:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version >= len(MIGRATIONS):
+            return
+        conn = db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+                step(db)
+                conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, holding SQLite's write lock from the start so that
+        reading HEAD and moving it cannot interleave with another writer."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        try:
+            return list(self.db.query(sql, params))
+        except sqlite3.DatabaseError as exc:
+            raise DamagedStore(f"the index {self.path} is damaged ({exc}); run `mlvc fsck`") from exc
+
+    def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        rows = self.rows(sql, params)
+        return rows[0] if rows else None
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)

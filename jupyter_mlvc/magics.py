@@ -1,0 +1,497 @@
+"""The ``%mlvc`` line and cell magic: IPython's face of jupyter_mlvc.
+
+Each subcommand parses its arguments, calls one method of the core ``Repo`` and
+renders the result (``render``). Every ``MlvcError`` the core raises becomes a
+one-line ``UsageError`` in :meth:`MlvcMagics.mlvc`, and argument mistakes do too,
+so a user never sees a traceback for a mistake.
+
+    %load_ext jupyter_mlvc
+    %mlvc commit -m "baseline" --metric acc=0.93
+    %mlvc log
+    %mlvc checkout HEAD~1
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import MagicArgumentParser
+from IPython.display import display
+from IPython.utils.process import arg_split
+
+from .config import MLVC
+from .errors import MlvcError
+from .notebook_locator import from_hints, from_server
+from .progress import Progress
+from .render import LogView, RefsView, RestoreView, SnapshotView, StatusView, commit_summary
+
+COMMANDS = ("commit", "log", "show", "status", "checkout", "branch", "tag", "trust", "browse", "help")
+
+_METRIC = re.compile(r"^(?P<name>[A-Za-z_][\w.\-/]*)=(?P<value>.+)$")
+
+
+class _HelpShown(Exception):
+    """argparse printed a help text and wants to stop."""
+
+
+class _Parser(MagicArgumentParser):
+    """Argument errors become one-line ``UsageError``s that end with the usage."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("add_help", True)
+        super().__init__(*args, **kwargs)
+
+    def one_line_usage(self) -> str:
+        usage = " ".join(self.format_usage().split())
+        return usage[len("usage: ") :] if usage.startswith("usage: ") else usage
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message}. Usage: {self.one_line_usage()}  (%mlvc help for more)")
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        if status:
+            raise UsageError((message or "").strip() or self.one_line_usage())
+        raise _HelpShown
+
+
+def build_parser() -> _Parser:
+    """The parser of every ``%mlvc`` subcommand (also the source of ``%mlvc?``)."""
+    parser = _Parser(
+        prog="%mlvc",
+        description="Version control for this kernel's variables, models and notebook.",
+        add_help=False,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser(
+        "commit",
+        help="snapshot the variables and the notebook",
+        description="Snapshot the kernel's variables and the notebook. As a cell magic "
+        "(%%mlvc commit -m ...) it runs the cell first and commits only if the cell succeeds.",
+    )
+    p.add_argument("-m", "--message", default="", help="what this snapshot is")
+    p.add_argument(
+        "--metric",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help="numbers to record with the snapshot, e.g. --metric acc=0.93 f1=0.9",
+    )
+    p.add_argument("--only", nargs="+", metavar="NAME", help="commit only these variables")
+    p.add_argument(
+        "--exclude",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="leave out these names or patterns (tmp_*)",
+    )
+
+    p = sub.add_parser(
+        "log",
+        help="the history of this notebook",
+        description="The snapshots of this notebook, newest first, metrics as columns.",
+    )
+    p.add_argument("-n", type=int, default=None, metavar="N", help="show at most N snapshots")
+    p.add_argument("--all", action="store_true", help="every notebook in the store")
+    p.add_argument("--no-auto", action="store_true", help="hide snapshots made before a checkout")
+
+    p = sub.add_parser(
+        "show",
+        help="one snapshot in detail",
+        description="Message, time, parents, branch and tags, variables, skipped variables, "
+        "metrics and environment of a snapshot.",
+    )
+    p.add_argument("ref", nargs="?", default="HEAD", help="id, prefix, HEAD~N, branch or tag (default HEAD)")
+
+    p = sub.add_parser(
+        "status",
+        help="what changed since HEAD",
+        description="Variables added, changed and removed since HEAD (or REF). Writes nothing.",
+    )
+    p.add_argument("ref", nargs="?", default="HEAD", help="compare with this snapshot (default HEAD)")
+
+    p = sub.add_parser(
+        "checkout",
+        help="make the variables those of a snapshot",
+        description="Restore a snapshot's variables and remove those created since. If the "
+        "current state differs from HEAD it is committed first, so nothing is lost. With "
+        "names, restore only those variables and leave the rest as they are.",
+    )
+    p.add_argument("ref", help="id, prefix, HEAD~N, branch or tag")
+    p.add_argument("names", nargs="*", metavar="NAME", help="restore only these variables")
+    p.add_argument("--no-save", action="store_true", help="do not commit the current state first")
+
+    p = sub.add_parser(
+        "branch",
+        help="list branches, or start one",
+        description="Without NAME, list the branches. With NAME, start a branch at REF (default HEAD).",
+    )
+    p.add_argument("name", nargs="?", help="name of the new branch")
+    p.add_argument("ref", nargs="?", default="HEAD", help="where it starts (default HEAD)")
+
+    p = sub.add_parser("tag", help="name a snapshot", description="Name a snapshot (default HEAD).")
+    p.add_argument("name", help="the tag, e.g. best")
+    p.add_argument("ref", nargs="?", default="HEAD", help="the snapshot (default HEAD)")
+
+    p = sub.add_parser(
+        "trust",
+        help="accept snapshots made elsewhere",
+        description="Trust a snapshot that was not made with this user's key (default: every "
+        "snapshot in the store), so that it can be checked out and loaded.",
+    )
+    p.add_argument("ref", nargs="?", default=None, help="the snapshot (default: all)")
+
+    sub.add_parser(
+        "browse",
+        help="an interactive browser of the snapshots",
+        description="Browse this notebook's snapshots, their variables and metrics; restore "
+        "all or some variables; compare a snapshot with the current state.",
+    )
+
+    p = sub.add_parser("help", help="this help", description="Show the usage of %mlvc or of one command.")
+    p.add_argument("topic", nargs="?", choices=[c for c in COMMANDS if c != "help"], metavar="COMMAND")
+    parser._subcommands = sub  # type: ignore[attr-defined]
+    return parser
+
+
+def full_help(parser: _Parser | None = None) -> str:
+    """The usage of ``%mlvc`` and every subcommand."""
+    parser = parser or build_parser()
+    sub = parser._subcommands  # type: ignore[attr-defined]
+    lines = [
+        "%mlvc COMMAND [options]  -  version control for this kernel's variables, models and notebook",
+        "",
+        "Commands:",
+    ]
+    for action in sub._choices_actions:
+        lines.append(f"  {action.dest:<10}{action.help}")
+    lines += [
+        "",
+        "Settings: %config MLVC (store, notebook, exclude, save_before_checkout, use_editor_content,",
+        "log_limit, show_auto, progress_after, server_timeout), e.g. %config MLVC.exclude = ['tmp_*']",
+        "",
+    ]
+    for name in COMMANDS:
+        lines.append(sub.choices[name].format_help().rstrip())
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def parse_metrics(items: list[str]) -> dict[str, float]:
+    """``["acc=0.93", "loss=1e-3"]`` -> ``{"acc": 0.93, "loss": 0.001}``; UsageError otherwise."""
+    metrics: dict[str, float] = {}
+    for item in items:
+        match = _METRIC.match(item)
+        if not match:
+            raise UsageError(f"A metric is NAME=NUMBER, not {item!r}.")
+        try:
+            metrics[match["name"]] = float(match["value"])
+        except ValueError:
+            raise UsageError(f"The metric {match['name']!r} is not a number: {match['value']!r}.")
+    return metrics
+
+
+@magics_class
+class MlvcMagics(Magics):
+    """``%mlvc``: commit, inspect and restore the kernel's state."""
+
+    def __init__(self, shell: Any):
+        super().__init__(shell=shell)
+        self.settings = MLVC(parent=shell)
+        shell.configurables.append(self.settings)
+        self.parser = build_parser()
+        self._server_notebook: Path | None | bool = False  # False: not asked yet
+
+    # -- the magic -------------------------------------------------------------------
+
+    @line_cell_magic
+    def mlvc(self, line: str, cell: str | None = None) -> Any:
+        try:
+            argv = arg_split(line, posix=True, strict=True)
+        except ValueError as e:
+            raise UsageError(f"{e} in %mlvc {line.strip()} (put a message with quotes in double quotes)")
+        if not argv:
+            print(full_help(self.parser))
+            return None
+        try:
+            args = self.parser.parse_args(argv)
+        except _HelpShown:
+            return None
+        if cell is not None and args.command != "commit":
+            raise UsageError(f"%%mlvc runs a cell only with commit, not {args.command}. Usage: %%mlvc commit -m MESSAGE")
+        handler: Callable[..., Any] = getattr(self, f"_cmd_{args.command}")
+        try:
+            return handler(args, cell) if args.command == "commit" else handler(args)
+        except MlvcError as e:
+            # The one place where the core's errors meet IPython: a line, no traceback.
+            raise UsageError(str(e)) from None
+
+    # -- subcommands -----------------------------------------------------------------
+
+    def _cmd_commit(self, args: argparse.Namespace, cell: str | None) -> None:
+        metrics = parse_metrics(args.metric)
+        if cell is not None:
+            result = self.shell.run_cell(cell)
+            if not result.success:
+                # The traceback has been shown; make the cell fail too, so "run all" stops.
+                raise UsageError("The cell raised an error, so nothing was committed.")
+        repo = self.repo(create=True)
+        nb_path = self.notebook_path()
+        notebook, source = self.notebook_content(nb_path)
+        start = time.monotonic()
+        with self._progress("Committing") as progress:
+            snap = self._call(
+                repo.commit,
+                progress,
+                self.shell.user_ns,
+                args.message,
+                notebook=notebook,
+                notebook_path=_str(nb_path),
+                metrics=metrics or None,
+                only=args.only,
+                exclude=self.exclude(args.exclude),
+                notebook_source=source,
+            )
+        print(commit_summary(snap, time.monotonic() - start))
+
+    def _cmd_log(self, args: argparse.Namespace) -> None:
+        repo = self.repo()
+        if repo is None:
+            print(self._no_store_yet())
+            return
+        if args.n is not None and args.n < 1:
+            raise UsageError("-n takes a positive number. Usage: %mlvc log [-n N] [--all] [--no-auto]")
+        nb_path = self.notebook_path()
+        frame = repo.log(
+            _str(nb_path),
+            all=args.all,
+            limit=args.n or self.settings.log_limit,
+            include_auto=self.settings.show_auto and not args.no_auto,
+        )
+        display(LogView(frame, show_notebook=args.all))
+
+    def _cmd_show(self, args: argparse.Namespace) -> None:
+        repo = self.repo(required=True)
+        display(SnapshotView(repo.show(args.ref, _str(self.notebook_path()))))
+
+    def _cmd_status(self, args: argparse.Namespace) -> None:
+        repo = self.repo()
+        if repo is None:
+            print(self._no_store_yet())
+            return
+        status = repo.status(
+            self.shell.user_ns, args.ref, exclude=self.exclude(), notebook_path=_str(self.notebook_path())
+        )
+        display(StatusView(status, base_label=args.ref))
+
+    def _cmd_checkout(self, args: argparse.Namespace) -> None:
+        repo = self.repo(required=True)
+        nb_path = self.notebook_path()
+        save = self.settings.save_before_checkout and not args.no_save
+        notebook, source = self.notebook_content(nb_path) if save else (None, None)
+        start = time.monotonic()
+        with self._progress("Checking out") as progress:
+            report = self._call(
+                repo.restore,
+                progress,
+                args.ref,
+                self.shell.user_ns,
+                args.names or None,
+                save=save,
+                notebook=notebook,
+                notebook_source=source,
+                notebook_path=_str(nb_path),
+                exclude=self.exclude(),
+            )
+        display(RestoreView(report, seconds=time.monotonic() - start, partial=bool(args.names)))
+
+    def _cmd_branch(self, args: argparse.Namespace) -> None:
+        repo = self.repo(required=True)
+        nb = _str(self.notebook_path())
+        if args.name is None:
+            display(RefsView(repo.branches(nb), current=repo.current_branch(nb), kind="branches"))
+            return
+        repo.branch(args.name, args.ref, notebook_path=nb)
+        target = repo.resolve(args.name, nb)
+        print(f"Branch {args.name} at {target[:8]}; the next commit goes on {repo.current_branch(nb) or args.name}.")
+
+    def _cmd_tag(self, args: argparse.Namespace) -> None:
+        repo = self.repo(required=True)
+        nb = _str(self.notebook_path())
+        repo.tag(args.name, args.ref, notebook_path=nb)
+        print(f"Tagged {repo.resolve(args.name, nb)[:8]} as {args.name}.")
+
+    def _cmd_trust(self, args: argparse.Namespace) -> None:
+        repo = self.repo(required=True)
+        if args.ref is None:
+            repo.trust(None)
+            print(f"Trusted every snapshot in {repo.path}.")
+            return
+        full = repo.resolve(args.ref, _str(self.notebook_path()))
+        repo.trust(full)
+        print(f"Trusted {full[:8]}.")
+
+    def _cmd_browse(self, args: argparse.Namespace) -> None:
+        display(self.browser().widget)
+
+    def _cmd_help(self, args: argparse.Namespace) -> None:
+        if args.topic:
+            print(self.parser._subcommands.choices[args.topic].format_help())  # type: ignore[attr-defined]
+        else:
+            print(full_help(self.parser))
+
+    # -- what the subcommands share ------------------------------------------------------
+
+    def browser(self) -> Any:
+        """A :class:`~jupyter_mlvc.browser.SnapshotBrowser` on this kernel's namespace."""
+        from .browser import SnapshotBrowser
+
+        repo = self.repo(required=True)
+        nb_path = self.notebook_path()
+        return SnapshotBrowser(
+            repo,
+            self.shell.user_ns,
+            notebook_path=_str(nb_path),
+            exclude=self.exclude,
+            save=self.settings.save_before_checkout,
+            notebook=lambda: self.notebook_content(nb_path),
+            include_auto=self.settings.show_auto,
+        )
+
+    def store_folder(self) -> Path:
+        """Where the store is searched from (and created): the setting, else the notebook's folder."""
+        if self.settings.store:
+            return Path(self.settings.store).expanduser().resolve()
+        nb_path = self.notebook_path()
+        return nb_path.parent if nb_path is not None else Path.cwd()
+
+    def repo(self, *, create: bool = False, required: bool = False) -> Any:
+        """The store for this notebook; created on demand by a commit."""
+        from .repo import Repo
+
+        folder = self.store_folder()
+        repo = Repo.find(folder)
+        if repo is None and create:
+            repo = Repo.init(folder)
+            print(f"Created a store in {repo.path}")
+        if repo is None and required:
+            raise UsageError(self._no_store_yet())
+        return repo
+
+    def _no_store_yet(self) -> str:
+        return (
+            f"No .mlvc store in {self.store_folder()} or above yet; "
+            '%mlvc commit -m "message" creates one there.'
+        )
+
+    def notebook_path(self) -> Path | None:
+        """This kernel's notebook, or None in a terminal."""
+        if self.settings.notebook:
+            return Path(self.settings.notebook).expanduser().resolve()
+        found = from_hints(self.shell.user_ns, os.environ, Path.cwd())
+        if found is not None:
+            return found
+        if self._server_notebook is False:
+            # Asking the servers costs a request: once per session is enough.
+            connection_file = _connection_file(self.shell)
+            self._server_notebook = (
+                from_server(connection_file, timeout=self.settings.server_timeout) if connection_file else None
+            )
+        return self._server_notebook or None
+
+    def notebook_content(self, nb_path: Path | None) -> tuple[dict[str, Any] | None, str | None]:
+        """The notebook to store and where it came from: ``editor``, ``saved`` or ``history``."""
+        if nb_path is not None:
+            if self.settings.use_editor_content:
+                from .live import read_live_notebook
+
+                live = read_live_notebook(nb_path)
+                if live is not None:
+                    return live, "editor"
+            if nb_path.exists():
+                import nbformat
+
+                try:
+                    return nbformat.read(os.fspath(nb_path), as_version=4), "saved"
+                except Exception:
+                    pass  # A half-written or foreign file: the history still tells the story.
+        return self.history_notebook(), "history"
+
+    def history_notebook(self) -> dict[str, Any]:
+        """This session's inputs as the cells of a notebook (for a terminal IPython)."""
+        import nbformat
+
+        inputs = list(self.shell.history_manager.input_hist_raw[1:])
+        cells = [nbformat.v4.new_code_cell(source=src.rstrip("\n")) for src in inputs if src.strip()]
+        nb = nbformat.v4.new_notebook(cells=cells)
+        nb.metadata["language_info"] = {"name": "python", "version": sys.version.split()[0]}
+        return nb
+
+    def exclude(self, extra: list[str] | None = None) -> list[str]:
+        """Names never committed or removed: settings, ``extra`` and IPython's own hidden names."""
+        ns, hidden = self.shell.user_ns, self.shell.user_ns_hidden
+        # A hidden name the user has since rebound is the user's variable, as in %who.
+        names = [n for n, v in hidden.items() if n in ns and ns[n] is v]
+        return [*self.settings.exclude, *(extra or []), *names]
+
+    @contextmanager
+    def _progress(self, label: str) -> Iterator[Progress]:
+        in_kernel = getattr(self.shell, "kernel", None) is not None
+        with Progress(label, after=self.settings.progress_after, notebook=in_kernel) as progress:
+            yield progress
+
+    @staticmethod
+    def _call(fn: Callable[..., Any], progress: Progress, *args: Any, **kwargs: Any) -> Any:
+        """Call a core method, handing it the progress callback if it takes one."""
+        try:
+            params = inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            params = {}  # type: ignore[assignment]
+        if "progress" in params:
+            kwargs["progress"] = progress.update
+        return fn(*args, **kwargs)
+
+
+MlvcMagics.mlvc.__doc__ = full_help()
+
+
+def _str(path: Path | None) -> str | None:
+    return os.fspath(path) if path is not None else None
+
+
+def _connection_file(shell: Any) -> str | None:
+    if getattr(shell, "kernel", None) is None:
+        return None
+    try:
+        from ipykernel import get_connection_file
+
+        return get_connection_file()
+    except Exception:
+        return None
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    if "MlvcMagics" in ipython.magics_manager.registry:
+        return
+    ipython.register_magics(MlvcMagics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    magics = ipython.magics_manager.registry.pop("MlvcMagics", None)
+    for kind in ("line", "cell"):
+        ipython.magics_manager.magics[kind].pop("mlvc", None)
+    if magics is not None and magics.settings in ipython.configurables:
+        ipython.configurables.remove(magics.settings)

@@ -1,0 +1,142 @@
+"""Which notebook file a kernel is running, asked of the places that know.
+
+In order: ``__vsc_ipynb_file__`` (VS Code puts it in the user namespace),
+``__session__`` / ``JPY_SESSION_NAME`` (jupyter_server sets it when it starts the
+kernel), then the sessions API of the running Jupyter servers, matched on the
+kernel id in this kernel's connection file. The first two are free; the last one
+is a local HTTP request, so it is bounded by a short timeout and any failure just
+means "unknown".
+
+Nothing here imports IPython: the magic hands in its namespace, environment and
+connection file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+NOTEBOOK_SUFFIX = ".ipynb"
+
+_KERNEL_FILE = re.compile(r"kernel-(?P<id>[0-9a-fA-F-]{8,})\.json$")
+
+
+def locate_notebook(
+    user_ns: Mapping[str, Any],
+    env: Mapping[str, str] | None = None,
+    *,
+    connection_file: str | None = None,
+    servers: Callable[[], Iterable[Mapping[str, Any]]] | None = None,
+    timeout: float = 1.0,
+    cwd: str | os.PathLike | None = None,
+) -> Path | None:
+    """The absolute path of the kernel's notebook, or None when there is none (a terminal).
+
+    ``servers`` returns the info dicts of running Jupyter servers (by default
+    ``jupyter_server.serverapp.list_running_servers``); it is only called when the
+    cheaper hints are missing and a ``connection_file`` names the kernel.
+    """
+    env = os.environ if env is None else env
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    found = from_hints(user_ns, env, base)
+    if found is not None:
+        return found
+    if connection_file:
+        return from_server(connection_file, servers, timeout=timeout)
+    return None
+
+
+def from_hints(user_ns: Mapping[str, Any], env: Mapping[str, str], cwd: Path) -> Path | None:
+    """The notebook named by VS Code's or jupyter_server's hints, if any."""
+    for hint in (user_ns.get("__vsc_ipynb_file__"), user_ns.get("__session__"), env.get("JPY_SESSION_NAME")):
+        if isinstance(hint, str) and hint:
+            path = _resolve(hint, cwd)
+            if path is not None:
+                return path
+    return None
+
+
+def _resolve(hint: str, cwd: Path) -> Path | None:
+    if hint.startswith("file://"):
+        hint = urllib.parse.unquote(urllib.parse.urlparse(hint).path)
+    path = Path(hint).expanduser()
+    if path.suffix != NOTEBOOK_SUFFIX:
+        return None
+    if path.is_absolute():
+        return path
+    # A relative hint is the server's API path (relative to its root), while the
+    # kernel runs in the notebook's folder: prefer a candidate that exists.
+    for candidate in (cwd / path, cwd / path.name):
+        if candidate.exists():
+            return candidate.resolve()
+    return (cwd / path.name).resolve()
+
+
+def kernel_id(connection_file: str) -> str | None:
+    """The kernel id in a connection file's name (``kernel-<id>.json``)."""
+    match = _KERNEL_FILE.search(os.path.basename(connection_file))
+    return match.group("id") if match else None
+
+
+def from_server(
+    connection_file: str,
+    servers: Callable[[], Iterable[Mapping[str, Any]]] | None = None,
+    *,
+    timeout: float = 1.0,
+) -> Path | None:
+    """Ask each running Jupyter server which notebook session holds this kernel."""
+    kid = kernel_id(connection_file)
+    if kid is None:
+        return None
+    if servers is None:
+        servers = _running_servers
+    try:
+        infos = list(servers())
+    except Exception:
+        return None
+    for info in infos:
+        for session in _sessions(info, timeout):
+            path = _session_notebook(session, kid, info)
+            if path is not None:
+                return path
+    return None
+
+
+def _running_servers() -> Iterable[Mapping[str, Any]]:
+    from jupyter_server.serverapp import list_running_servers
+
+    return list_running_servers()
+
+
+def _sessions(info: Mapping[str, Any], timeout: float) -> list[Mapping[str, Any]]:
+    url = str(info.get("url", ""))
+    if not url.startswith(("http://", "https://")):
+        return []
+    request = urllib.request.Request(urllib.parse.urljoin(url.rstrip("/") + "/", "api/sessions"))
+    token = info.get("token")
+    if token:
+        request.add_header("Authorization", f"token {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            data = json.loads(response.read().decode("utf-8"))
+    except Exception:
+        # Best effort: a server that is gone, slow, or refuses us is just not the one.
+        return []
+    return [s for s in data if isinstance(s, Mapping)] if isinstance(data, list) else []
+
+
+def _session_notebook(session: Mapping[str, Any], kid: str, info: Mapping[str, Any]) -> Path | None:
+    kernel = session.get("kernel") or {}
+    if not isinstance(kernel, Mapping) or kernel.get("id") != kid:
+        return None
+    api_path = session.get("path") or (session.get("notebook") or {}).get("path")
+    if not isinstance(api_path, str) or not api_path.endswith(NOTEBOOK_SUFFIX):
+        return None
+    root = info.get("root_dir") or info.get("notebook_dir") or ""
+    return (Path(str(root)).expanduser() / api_path.lstrip("/")).resolve()

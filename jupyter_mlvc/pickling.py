@@ -1,0 +1,252 @@
+"""How one value becomes bytes and comes back: a cloudpickle ``Pickler`` tuned for kernel state.
+
+What it adds to cloudpickle:
+
+* **Out-of-band buffers** (pickle protocol 5): numpy arrays, pandas blocks and other
+  large binary buffers are handed over as ``PickleBuffer`` views, never copied into
+  the stream, so they can be chunked and deduplicated by the object store.
+* **Functions see the notebook's globals.** A function defined in the notebook is
+  pickled by value, but bound to the namespace it is restored into (a persistent
+  id stands for the namespace dict), not to a private copy of the globals it used.
+* **Views stay views.** A numpy array that is a view of another is rebuilt on its
+  base's memory, so writes through one still show through the other.
+* **Resources are refused**, with a reason: open files are not re-opened, read or
+  truncated on restore; they are reported as skipped.
+* **Identity tracking**: when asked, it records every mutable object a value
+  reaches, so that variables sharing objects are pickled together.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import socket
+import sqlite3
+import sys
+import threading
+import types
+from typing import Any
+
+import cloudpickle
+from cloudpickle import cloudpickle as _cp
+
+PROTOCOL = 5
+
+#: Buffers smaller than this stay in the pickle stream: not worth an object of their own.
+OUT_OF_BAND_MIN = 64 << 10
+
+NAMESPACE_PID = "mlvc:namespace"
+
+_UNTRACKED = frozenset(
+    {
+        int,
+        float,
+        complex,
+        bool,
+        str,
+        bytes,
+        type(None),
+        type,
+        tuple,
+        frozenset,
+        range,
+        slice,
+        types.ModuleType,
+        types.BuiltinFunctionType,
+        types.CodeType,
+        type(Ellipsis),
+        type(NotImplemented),
+        pickle.PickleBuffer,
+    }
+)
+
+
+class Unserializable(Exception):
+    """A value that must not or cannot be saved; the message is the reason shown to users."""
+
+
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+
+
+def describe_resource(obj: Any) -> str | None:
+    """A reason for values that are live resources, None for everything else."""
+    if isinstance(obj, io.IOBase) and not isinstance(obj, (io.BytesIO, io.StringIO)):
+        name = getattr(obj, "name", None)
+        mode = getattr(obj, "mode", None)
+        where = f" {name!r}" if isinstance(name, str) else ""
+        how = f" (mode {mode})" if isinstance(mode, str) else ""
+        state = "closed file" if getattr(obj, "closed", False) else "open file"
+        return f"{state}{where}{how}"
+    if isinstance(obj, socket.socket):
+        return "socket"
+    if isinstance(obj, sqlite3.Connection):
+        return "database connection"
+    if isinstance(obj, _LOCK_TYPES):
+        return "lock"
+    if isinstance(obj, (types.GeneratorType, types.AsyncGeneratorType, types.CoroutineType)):
+        return type(obj).__name__
+    if isinstance(obj, threading.Thread):
+        return "thread"
+    return None
+
+
+def reason_for(obj: Any, exc: BaseException) -> str:
+    """A one-line reason why ``obj`` could not be pickled."""
+    if isinstance(exc, Unserializable):
+        return str(exc)
+    own = describe_resource(obj)
+    if own:
+        return own
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, RecursionError):
+        text = "too deeply nested"
+    return text[:200]
+
+
+def _bound_function_setstate(obj, state):
+    """Like cloudpickle's, but the function keeps the namespace it was bound to."""
+    state, slotstate = state
+    obj.__dict__.update(state)
+    slotstate.pop("__globals__", None)
+    closure = slotstate.pop("__closure__", None)
+    slotstate.pop("_cloudpickle_submodules", None)
+    if closure is not None:
+        for i, cell in enumerate(closure):
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            obj.__closure__[i].cell_contents = value
+    for k, v in slotstate.items():
+        setattr(obj, k, v)
+
+
+def _rebuild_view(root, offset, shape, strides, dtype, writeable):
+    import numpy as np
+
+    buf = root if root.flags.c_contiguous else root.T
+    view = np.ndarray(shape, dtype=dtype, buffer=buf, offset=offset, strides=strides)
+    if not writeable:
+        view.flags.writeable = False
+    return view
+
+
+class Pickler(cloudpickle.Pickler):
+    """Pickles values of one namespace. See the module docstring."""
+
+    def __init__(
+        self,
+        file,
+        namespace: dict | None = None,
+        buffers: list | None = None,
+        track: dict[int, Any] | None = None,
+    ):
+        self._buffers = buffers
+        super().__init__(
+            file,
+            protocol=PROTOCOL,
+            buffer_callback=self._buffer_callback if buffers is not None else None,
+        )
+        self._namespace = namespace
+        self._track = track
+        np = sys.modules.get("numpy")
+        self._ndarray = np.ndarray if np is not None else None
+        self._np_dtype = np.dtype if np is not None else None
+
+    def _buffer_callback(self, buf: pickle.PickleBuffer) -> bool:
+        try:
+            raw = buf.raw()
+        except BufferError:
+            return True
+        if raw.nbytes < OUT_OF_BAND_MIN:
+            return True
+        self._buffers.append(buf)  # type: ignore[union-attr]
+        return False
+
+    def persistent_id(self, obj):
+        if obj is self._namespace and obj is not None:
+            return NAMESPACE_PID
+        track = self._track
+        if track is not None:
+            t = type(obj)
+            if t not in _UNTRACKED and not (self._np_dtype is not None and isinstance(obj, self._np_dtype)):
+                if t is types.FunctionType and obj.__globals__ is not self._namespace:
+                    return None
+                track[id(obj)] = obj
+        return None
+
+    def reducer_override(self, obj):
+        t = type(obj)
+        if t is self._ndarray:
+            if obj.base is not None:
+                reduced = self._reduce_view(obj)
+                if reduced is not None:
+                    return reduced
+            return NotImplemented
+        reason = describe_resource(obj)
+        if reason is not None:
+            raise Unserializable(reason)
+        return super().reducer_override(obj)
+
+    def _reduce_view(self, arr):
+        root = arr
+        while isinstance(root.base, self._ndarray):
+            root = root.base
+        if root is arr or arr.dtype.hasobject or root.dtype.hasobject:
+            return None
+        if not (root.flags.c_contiguous or root.flags.f_contiguous):
+            return None
+        offset = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+        if offset < 0 or offset > root.nbytes:
+            return None
+        return (
+            _rebuild_view,
+            (root, offset, arr.shape, arr.strides, arr.dtype, bool(arr.flags.writeable)),
+        )
+
+    def _dynamic_function_reduce(self, func):
+        if self._namespace is None or func.__globals__ is not self._namespace:
+            return super()._dynamic_function_reduce(func)
+        code = func.__code__
+        closure = None
+        if func.__closure__ is not None:
+            closure = tuple(_cp._make_empty_cell() for _ in code.co_freevars)
+        state, slotstate = _cp._function_getstate(func)
+        slotstate["__globals__"] = {}
+        return (
+            _cp._make_function,
+            (code, self._namespace, None, None, closure),
+            (state, slotstate),
+            None,
+            None,
+            _bound_function_setstate,
+        )
+
+
+class Unpickler(pickle.Unpickler):
+    def __init__(self, file, namespace: dict, buffers=None):
+        super().__init__(file, buffers=buffers)
+        self._namespace = namespace
+
+    def persistent_load(self, pid):
+        if pid == NAMESPACE_PID:
+            return self._namespace
+        raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
+
+
+def dumps(
+    value: Any,
+    namespace: dict | None = None,
+    buffers: list | None = None,
+    track: dict[int, Any] | None = None,
+) -> bytes:
+    """Pickle ``value``; large buffers go to ``buffers`` (if given) instead of the stream."""
+    f = io.BytesIO()
+    Pickler(f, namespace=namespace, buffers=buffers, track=track).dump(value)
+    return f.getvalue()
+
+
+def loads(data: bytes, namespace: dict, buffers=None) -> Any:
+    return Unpickler(io.BytesIO(data), namespace, buffers=buffers).load()
+
+

@@ -1,0 +1,1045 @@
+"""``Repo``: commit, list, show, restore and maintain the snapshots of a store.
+
+A store is a ``.mlvc/`` folder::
+
+    .mlvc/
+      index.sqlite      what exists (snapshots, parents, variables, metrics, refs)
+      objects/ab/cd...  immutable content-addressed objects (chunks, notebooks, manifests)
+      tmp/              objects being written
+
+A commit writes in a fixed order: the chunks of every variable, then the
+notebook, then the snapshot's manifest (which names all of them), then the index
+rows in one transaction. A snapshot exists once its index rows do, and by then
+everything it points to is on disk; a crash before that leaves only unreferenced
+objects, which ``gc`` removes.
+
+Example::
+
+    >>> repo = Repo.init("project")                                   # doctest: +SKIP
+    >>> snap = repo.commit({"x": 1}, "first", notebook_path="a.ipynb")  # doctest: +SKIP
+    >>> repo.checkout(snap.id)                                         # doctest: +SKIP
+    {'x': 1}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import capture as capture_mod
+from . import pickling, signing
+from .environment import environment
+from .errors import (
+    AmbiguousRef,
+    BadInput,
+    BadName,
+    DamagedStore,
+    MlvcError,
+    NoStore,
+    RestoreError,
+    StoreExists,
+    UnknownRef,
+    UnknownVariable,
+    Untrusted,
+)
+from .index import Index, dumps
+from .objects import CHUNK_SIZE, ObjectStore, compresses_well, hash_bytes
+from .refs import DEFAULT_BRANCH, check_name, is_id_prefix, split_ref
+from .snapshot import RestoreReport, Snapshot, Status, VariableInfo
+
+STORE_DIR = ".mlvc"
+FORMAT = 1
+Progress = Callable[[int, int], None]
+
+_staged_metrics: dict[str, float] = {}
+
+
+def _check_metrics(metrics: dict[str, Any] | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, value in (metrics or {}).items():
+        if not isinstance(name, str) or not name.strip():
+            raise BadInput(f"a metric name must be a non-empty string, not {name!r}")
+        if isinstance(value, bool):
+            value = float(value)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise BadInput(f"metric {name!r} must be a number, not {value!r}")
+        if math.isnan(number) and not isinstance(value, float):
+            raise BadInput(f"metric {name!r} must be a number, not {value!r}")
+        out[name.strip()] = number
+    return out
+
+
+def log_metrics(**metrics: float) -> None:
+    """Stage metrics for the next commit made in this process.
+
+    >>> log_metrics(acc=0.93, f1=0.91)  # doctest: +SKIP
+    """
+    _staged_metrics.update(_check_metrics(metrics))
+
+
+def load(ref: str, name: str, path: str | os.PathLike = ".") -> Any:
+    """One variable of a snapshot, in a plain Python process (same trust rules as checkout).
+
+    >>> model = load("best", "model", path="project")  # doctest: +SKIP
+    """
+    return Repo.open(path).load(ref, name)
+
+
+def _notebook_bytes(notebook: Any) -> bytes | None:
+    if notebook is None:
+        return None
+    if isinstance(notebook, (bytes, str)):
+        try:
+            notebook = json.loads(notebook)
+        except ValueError as exc:
+            raise BadInput(f"the notebook is not valid JSON ({exc})")
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        raise BadInput("the notebook must be nbformat JSON (a dict with a 'cells' list)")
+    return json.dumps(notebook, sort_keys=True, ensure_ascii=False).encode()
+
+
+class _HashOnly:
+    """Stands in for a write batch when only the hashes are wanted (status, diff)."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mlvc-hash")
+
+    def put_async(self, data, compress=None) -> Future:
+        return self.pool.submit(hash_bytes, data)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+def _chunks(view: memoryview) -> Iterable[memoryview]:
+    for start in range(0, len(view), CHUNK_SIZE):
+        yield view[start : start + CHUNK_SIZE]
+
+
+def _describe_names(names: list[str]) -> str:
+    if len(names) == 1:
+        return f"variable {names[0]!r}"
+    return "variables " + ", ".join(repr(n) for n in names)
+
+
+class Repo:
+    """A jupyter_mlvc store. See the module docstring."""
+
+    def __init__(self, path: Path, notebook_path: str | os.PathLike | None = None):
+        self.path = Path(path)
+        self.root = self.path.parent
+        self.objects = ObjectStore(self.path / "objects")
+        self.index = Index(self.path / "index.sqlite")
+        self._key: bytes | None = None
+        self.notebook_path = None if notebook_path is None else self._nb_key(notebook_path)
+
+    def __repr__(self) -> str:
+        return f"<Repo {self.path}>"
+
+    # -- opening ---------------------------------------------------------------
+
+    @classmethod
+    def init(cls, path: str | os.PathLike = ".") -> Repo:
+        """Create a store in ``path``; ``StoreExists`` if there is one already."""
+        root = Path(path).resolve()
+        store = root / STORE_DIR
+        if not root.is_dir():
+            raise NoStore(f"cannot create a store in {root}: not a folder")
+        try:
+            store.mkdir(mode=0o700)
+        except FileExistsError:
+            raise StoreExists(f"there is already a store in {root}")
+        os.chmod(store, 0o700)
+        for sub in ("objects", "tmp"):
+            (store / sub).mkdir(mode=0o700)
+        (store / "FORMAT").write_text(f"{FORMAT}\n")
+        repo = cls(store)
+        repo.index.db  # creates the schema
+        return repo
+
+    @classmethod
+    def find(cls, path: str | os.PathLike = ".", notebook_path: Any = None) -> Repo | None:
+        """The store in ``path`` or its nearest parent, or None."""
+        start = Path(path).resolve()
+        if start.is_file():
+            start = start.parent
+        for folder in (start, *start.parents):
+            store = folder / STORE_DIR
+            if store.is_dir():
+                return cls._checked(store, notebook_path)
+        return None
+
+    @classmethod
+    def open(cls, path: str | os.PathLike = ".", notebook_path: Any = None) -> Repo:
+        """The store in ``path`` or its nearest parent; ``NoStore`` if there is none."""
+        repo = cls.find(path, notebook_path)
+        if repo is None:
+            raise NoStore(f"no jupyter_mlvc store in {Path(path).resolve()} or its parents")
+        return repo
+
+    @classmethod
+    def _checked(cls, store: Path, notebook_path: Any) -> Repo:
+        if not (store / "index.sqlite").is_file():
+            raise DamagedStore(f"the store {store} has no index (index.sqlite is missing)")
+        if not (store / "objects").is_dir():
+            raise DamagedStore(f"the store {store} has no objects/ folder")
+        return cls(store, notebook_path)
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            self._key = signing.load_key()
+        return self._key
+
+    # -- notebooks and refs ------------------------------------------------------
+
+    def _nb_key(self, notebook_path: str | os.PathLike | None) -> str:
+        if notebook_path is None or str(notebook_path) == "":
+            return ""
+        p = Path(os.path.realpath(os.path.abspath(notebook_path)))
+        root = Path(os.path.realpath(self.root))
+        try:
+            return p.relative_to(root).as_posix()
+        except ValueError:
+            return p.as_posix()
+
+    def _scope(self, notebook_path: Any = None) -> str:
+        """The notebook whose HEAD and branches a ref refers to."""
+        if notebook_path is not None:
+            return self._nb_key(notebook_path)
+        if self.notebook_path is not None:
+            return self.notebook_path
+        row = self.index.one("select notebook from snapshots order by created_at desc, rowid desc limit 1")
+        return row["notebook"] if row else ""
+
+    def notebooks(self) -> list[str]:
+        return [r["notebook"] for r in self.index.rows("select distinct notebook from snapshots order by notebook")]
+
+    def _head_id(self, nb: str) -> str | None:
+        row = self.index.one("select * from heads where notebook = ?", [nb])
+        if row is None:
+            return None
+        if row["branch"]:
+            ref = self.index.one(
+                "select target from refs where notebook = ? and kind = 'branch' and name = ?", [nb, row["branch"]]
+            )
+            return ref["target"] if ref else None
+        return row["snapshot"]
+
+    def current_branch(self, notebook_path: Any = None) -> str | None:
+        """The branch the next commit goes to, or None when HEAD is detached."""
+        nb = self._scope(notebook_path)
+        row = self.index.one("select branch from heads where notebook = ?", [nb])
+        if row is None:
+            return DEFAULT_BRANCH
+        return row["branch"] or None
+
+    def resolve(self, ref: str, notebook_path: Any = None) -> str:
+        """The full id a ref names: an id or unique prefix, HEAD, HEAD~N, a branch, a tag."""
+        base, steps = split_ref(ref)
+        nb = self._scope(notebook_path)
+        sid: str | None
+        if base.upper() == "HEAD":
+            sid = self._head_id(nb)
+            if sid is None:
+                raise UnknownRef(f"no snapshots yet{' of ' + nb if nb else ''}: HEAD names nothing")
+        else:
+            row = self.index.one(
+                "select target from refs where notebook = ? and kind = 'branch' and name = ?", [nb, base]
+            ) or self.index.one("select target from refs where notebook = '' and kind = 'tag' and name = ?", [base])
+            sid = row["target"] if row else None
+            if sid is None and is_id_prefix(base):
+                rows = self.index.rows(
+                    "select id from snapshots where id >= ? and id < ? order by id limit 6",
+                    [base.lower(), base.lower() + "g"],
+                )
+                if len(rows) > 1:
+                    shown = ", ".join(r["id"][:12] for r in rows[:5])
+                    raise AmbiguousRef(f"{base!r} matches several snapshots ({shown}...): give more characters")
+                sid = rows[0]["id"] if rows else None
+            if sid is None:
+                raise UnknownRef(f"unknown ref {base!r}: not a snapshot id, branch or tag")
+        for i in range(steps):
+            row = self.index.one("select parent from parents where snapshot = ? and position = 0", [sid])
+            if row is None:
+                raise UnknownRef(f"{ref!r} goes back {steps} snapshots, but there are only {i}")
+            sid = row["parent"]
+        return sid  # type: ignore[return-value]
+
+    def branches(self, notebook_path: Any = None) -> dict[str, str]:
+        nb = self._scope(notebook_path)
+        rows = self.index.rows(
+            "select name, target from refs where notebook = ? and kind = 'branch' order by name", [nb]
+        )
+        return {r["name"]: r["target"] for r in rows}
+
+    def tags(self) -> dict[str, str]:
+        rows = self.index.rows("select name, target from refs where notebook = '' and kind = 'tag' order by name")
+        return {r["name"]: r["target"] for r in rows}
+
+    def branch(self, name: str, ref: str = "HEAD", notebook_path: Any = None) -> str:
+        """Create branch ``name`` at ``ref``. When ``ref`` is the notebook's HEAD, the
+        next commits go to the new branch. Returns the snapshot id."""
+        check_name(name, "branch")
+        nb = self._scope(notebook_path)
+        sid = self.resolve(ref, notebook_path)
+        owner = self.index.one("select notebook from snapshots where id = ?", [sid])
+        nb = owner["notebook"] if owner else nb
+        with self.index.write() as db:
+            if db.execute(
+                "select 1 from refs where notebook = ? and kind = 'branch' and name = ?", [nb, name]
+            ).fetchone():
+                raise BadName(f"branch {name!r} already exists")
+            db.execute("insert into refs values (?, 'branch', ?, ?)", [nb, name, sid])
+            head = self._head_id_tx(db, nb)
+            if head == sid:
+                self._set_head(db, nb, branch=name)
+        return sid
+
+    def tag(self, name: str, ref: str = "HEAD", notebook_path: Any = None) -> str:
+        """Tag the snapshot ``ref`` names; tags are unique across the store."""
+        check_name(name, "tag")
+        sid = self.resolve(ref, notebook_path)
+        with self.index.write() as db:
+            if db.execute("select 1 from refs where notebook = '' and kind = 'tag' and name = ?", [name]).fetchone():
+                raise BadName(f"tag {name!r} already exists")
+            db.execute("insert into refs values ('', 'tag', ?, ?)", [name, sid])
+        return sid
+
+    def _head_id_tx(self, db, nb: str) -> str | None:
+        row = db.execute("select branch, snapshot from heads where notebook = ?", [nb]).fetchone()
+        if row is None:
+            return None
+        branch, snapshot = row
+        if branch:
+            ref = db.execute(
+                "select target from refs where notebook = ? and kind = 'branch' and name = ?", [nb, branch]
+            ).fetchone()
+            return ref[0] if ref else None
+        return snapshot
+
+    @staticmethod
+    def _set_head(db, nb: str, branch: str | None = None, snapshot: str | None = None, from_branch: str | None = None):
+        db.execute(
+            "insert or replace into heads (notebook, branch, snapshot, from_branch) values (?, ?, ?, ?)",
+            [nb, branch, snapshot, from_branch],
+        )
+
+    # -- commit ----------------------------------------------------------------
+
+    def commit(
+        self,
+        namespace: dict[str, Any],
+        message: str,
+        notebook: Any = None,
+        notebook_path: Any = None,
+        metrics: dict[str, Any] | None = None,
+        *,
+        only: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+        auto: bool = False,
+        notebook_source: str | None = None,
+        progress: Progress | None = None,
+    ) -> Snapshot:
+        """Snapshot the state in ``namespace`` (and the notebook, if given).
+
+        Variables that cannot be saved are skipped with their reason
+        (``snap.skipped``); everything else is stored. On any error the store is
+        left as it was.
+        """
+        if not isinstance(message, str):
+            raise BadInput("the message must be a string")
+        if not isinstance(namespace, dict):
+            raise BadInput("the namespace must be a dict (for example globals())")
+        merged = _check_metrics({**_staged_metrics, **(metrics or {})})
+        nb_bytes = _notebook_bytes(notebook)
+        nb = self._nb_key(notebook_path) if notebook_path is not None else (self.notebook_path or "")
+        captured = capture_mod.capture(namespace, only, exclude)
+        snap = self._commit_captured(
+            captured, message, nb, nb_bytes, merged, auto=auto, notebook_source=notebook_source, progress=progress
+        )
+        for name in merged:
+            _staged_metrics.pop(name, None)
+        return snap
+
+    def _commit_captured(
+        self,
+        captured: capture_mod.Captured,
+        message: str,
+        nb: str,
+        nb_bytes: bytes | None,
+        metrics: dict[str, float],
+        *,
+        auto: bool = False,
+        notebook_source: str | None = None,
+        progress: Progress | None = None,
+    ) -> Snapshot:
+        started = time.perf_counter()
+        created_at = time.time()
+        env = environment()
+        with self.objects.batch() as batch:
+            units, var_hashes = self._serialize(captured, batch, progress)
+            nb_oid = batch.put(nb_bytes, compress=True) if nb_bytes is not None else None
+            batch.flush()
+            with self.index.write() as db:
+                parent = self._head_id_tx(db, nb)
+                branch, detached_from = self._branch_for_commit(db, nb)
+                manifest = {
+                    "format": FORMAT,
+                    "message": message,
+                    "created_at": created_at,
+                    "notebook_path": nb,
+                    "notebook": nb_oid,
+                    "notebook_source": notebook_source if nb_oid else None,
+                    "parents": [parent] if parent else [],
+                    "branch": branch,
+                    "auto": bool(auto),
+                    "metrics": metrics,
+                    "environment": env,
+                    "modules": captured.modules,
+                    "imports": captured.imports,
+                    "skipped": captured.skipped,
+                    "units": units,
+                    "variables": {
+                        name: {
+                            "unit": var.unit,
+                            "hash": var_hashes[name],
+                            "type": var.type,
+                            "summary": var.summary,
+                            "nbytes": var.nbytes,
+                        }
+                        for name, var in captured.variables.items()
+                    },
+                }
+                sid = batch.put(dumps(manifest).encode(), compress=True)
+                batch.flush()
+                parent_hashes = {}
+                if parent:
+                    parent_hashes = dict(
+                        db.execute("select name, hash from variables where snapshot = ?", [parent]).fetchall()
+                    )
+                db.execute(
+                    "insert into snapshots (id, notebook, message, created_at, branch, n_variables, nbytes,"
+                    " bytes_written, auto, has_notebook, notebook_source, signature, environment, notebook_object)"
+                    " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        sid,
+                        nb,
+                        message,
+                        created_at,
+                        branch,
+                        len(captured.variables),
+                        captured.nbytes,
+                        batch.bytes_written,
+                        int(auto),
+                        int(nb_oid is not None),
+                        manifest["notebook_source"],
+                        signing.sign(self.key, sid),
+                        dumps(env),
+                        nb_oid,
+                    ],
+                )
+                if parent:
+                    db.execute("insert into parents values (?, ?, 0)", [sid, parent])
+                db.executemany(
+                    "insert into variables values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            sid,
+                            name,
+                            var.type,
+                            dumps(var.summary),
+                            var.nbytes,
+                            int(parent_hashes.get(name) != var_hashes[name]),
+                            var_hashes[name],
+                            var.unit,
+                        )
+                        for name, var in captured.variables.items()
+                    ],
+                )
+                db.executemany(
+                    "insert into skipped values (?, ?, ?)", [(sid, n, r) for n, r in captured.skipped.items()]
+                )
+                db.executemany("insert into metrics values (?, ?, ?)", [(sid, n, v) for n, v in metrics.items()])
+                db.execute("insert or replace into refs values (?, 'branch', ?, ?)", [nb, branch, sid])
+                self._set_head(db, nb, branch=branch)
+                del detached_from
+            written = batch.bytes_written
+        snap = self.show(sid)
+        snap.bytes_written = written
+        snap.environment["commit_seconds"] = round(time.perf_counter() - started, 3)
+        return snap
+
+    def _branch_for_commit(self, db, nb: str) -> tuple[str, str | None]:
+        row = db.execute("select branch, from_branch from heads where notebook = ?", [nb]).fetchone()
+        if row is None:
+            return DEFAULT_BRANCH, None
+        branch, from_branch = row
+        if branch:
+            return branch, None
+        # Detached (an older snapshot was checked out): start a new branch there.
+        base = from_branch or DEFAULT_BRANCH
+        taken = {
+            r[0] for r in db.execute("select name from refs where notebook = ? and kind = 'branch'", [nb]).fetchall()
+        }
+        n = 2
+        while f"{base}-{n}" in taken:
+            n += 1
+        return f"{base}-{n}", base
+
+    def _serialize(self, captured: capture_mod.Captured, sink: Any, progress: Progress | None = None):
+        """Chunk, hash and (for a write batch) store every unit.
+
+        Returns ``(units, variable hashes)``: the manifest's description of each
+        unit, and for each variable a hash that changes when its value, or the
+        set of variables it shares objects with, changes.
+        """
+        jobs: list[tuple[Future, int]] = []
+        plans = []
+        for unit in captured.units:
+            stream_view = memoryview(unit.stream)
+            stream_futs = [sink.put_async(c, True) for c in _chunks(stream_view)]
+            jobs.extend((f, len(c)) for f, c in zip(stream_futs, _chunks(stream_view)))
+            buffer_plans = []
+            for pb in unit.buffers:
+                raw = pb.raw()
+                compress = compresses_well(raw)
+                futs = [sink.put_async(c, compress) for c in _chunks(raw)]
+                jobs.extend((f, len(c)) for f, c in zip(futs, _chunks(raw)))
+                buffer_plans.append((raw.nbytes, futs))
+            plans.append((unit, len(unit.stream), stream_futs, buffer_plans))
+        total = sum(n for _, n in jobs) or 1
+        sizes = {id(f): n for f, n in jobs}
+        done = 0
+        for fut in as_completed([f for f, _ in jobs]):
+            fut.result()
+            done += sizes[id(fut)]
+            if progress is not None:
+                progress(done, total)
+        units = []
+        var_hashes: dict[str, str] = {}
+        for unit, stream_size, stream_futs, buffer_plans in plans:
+            meta = {
+                "names": unit.names,
+                "stream": [f.result() for f in stream_futs],
+                "stream_size": stream_size,
+                "buffers": [{"nbytes": n, "chunks": [f.result() for f in futs]} for n, futs in buffer_plans],
+            }
+            units.append(meta)
+            if len(unit.names) == 1:
+                var_hashes[unit.names[0]] = hash_bytes(dumps(meta).encode())
+        buffer_hash_cache: dict[tuple[int, int], str] = {}
+        for unit in captured.units:
+            if len(unit.names) == 1:
+                continue
+            for name in unit.names:
+                var = captured.variables[name]
+                buffer_hashes = []
+                for pb in var.buffers:
+                    raw = pb.raw()
+                    key = (_address(raw), raw.nbytes)
+                    if key not in buffer_hash_cache:
+                        buffer_hash_cache[key] = hash_bytes(raw)
+                    buffer_hashes.append(buffer_hash_cache[key])
+                var_hashes[name] = hash_bytes(
+                    dumps({"stream": hash_bytes(var.stream), "buffers": buffer_hashes, "shared": sorted(unit.names)})
+                    .encode()
+                )
+        return units, var_hashes
+
+    def _hashes(self, captured: capture_mod.Captured) -> dict[str, str]:
+        sink = _HashOnly()
+        try:
+            return self._serialize(captured, sink)[1]
+        finally:
+            sink.close()
+
+    # -- reading ---------------------------------------------------------------
+
+    def _row(self, sid: str) -> dict[str, Any]:
+        row = self.index.one("select * from snapshots where id = ?", [sid])
+        if row is None:
+            raise UnknownRef(f"no snapshot {sid[:12]}")
+        return row
+
+    def _snapshot(self, row: dict[str, Any], with_variables: bool = False) -> Snapshot:
+        sid = row["id"]
+        parents = [r["parent"] for r in self.index.rows("select parent from parents where snapshot = ? order by position", [sid])]
+        tags = [r["name"] for r in self.index.rows("select name from refs where kind = 'tag' and target = ?", [sid])]
+        metrics = {r["name"]: r["value"] for r in self.index.rows("select name, value from metrics where snapshot = ?", [sid])}
+        snap = Snapshot(
+            id=sid,
+            parents=parents,
+            message=row["message"],
+            created_at=datetime.fromtimestamp(row["created_at"], tz=timezone.utc),
+            notebook_path=row["notebook"] or None,
+            branch=row["branch"],
+            tags=tags,
+            metrics=metrics,
+            nbytes=row["nbytes"] or 0,
+            bytes_written=row["bytes_written"] or 0,
+            n_variables=row["n_variables"] or 0,
+            auto=bool(row["auto"]),
+            has_notebook=bool(row["has_notebook"]),
+            notebook_source=row["notebook_source"],
+            trusted=signing.verify(self.key, sid, row["signature"]),
+        )
+        if with_variables:
+            snap.environment = json.loads(row["environment"] or "{}")
+            for r in self.index.rows("select * from variables where snapshot = ? order by name", [sid]):
+                snap.variables[r["name"]] = VariableInfo(
+                    name=r["name"],
+                    type=r["type"],
+                    summary=json.loads(r["summary"] or "{}"),
+                    nbytes=r["nbytes"] or 0,
+                    changed=bool(r["changed"]),
+                    group=r["hash"] or "",
+                )
+            snap.skipped = {
+                r["name"]: r["reason"] for r in self.index.rows("select name, reason from skipped where snapshot = ?", [sid])
+            }
+        return snap
+
+    def show(self, ref: str = "HEAD", notebook_path: Any = None) -> Snapshot:
+        """The snapshot ``ref`` names, with its variables' summaries. Reads no pickle."""
+        return self._snapshot(self._row(self.resolve(ref, notebook_path)), with_variables=True)
+
+    def head(self, notebook_path: Any = None) -> Snapshot | None:
+        sid = self._head_id(self._scope(notebook_path))
+        return None if sid is None else self._snapshot(self._row(sid), with_variables=True)
+
+    def list(
+        self,
+        notebook_path: Any = None,
+        *,
+        limit: int | None = 50,
+        offset: int = 0,
+        search: str | None = None,
+        branch: str | None = None,
+        include_auto: bool = True,
+        all: bool = False,
+    ) -> tuple[list[Snapshot], int]:
+        """A page of snapshots, newest first, and how many match in all."""
+        where, params = self._filters(notebook_path, search, branch, include_auto, all)
+        total = self.index.one(f"select count(*) as n from snapshots {where}", params)["n"]  # type: ignore[index]
+        sql = f"select * from snapshots {where} order by created_at desc, rowid desc"
+        if limit is not None:
+            sql += f" limit {int(limit)} offset {max(int(offset), 0)}"
+        rows = self.index.rows(sql, params)
+        return [self._snapshot(r) for r in rows], total
+
+    def _filters(self, notebook_path, search, branch, include_auto, all_):
+        clauses, params = [], []
+        if not all_:
+            clauses.append("notebook = ?")
+            params.append(self._scope(notebook_path))
+        if search:
+            clauses.append("message like ? escape '\\'")
+            params.append("%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if branch:
+            clauses.append("branch = ?")
+            params.append(branch)
+        if not include_auto:
+            clauses.append("auto = 0")
+        return ("where " + " and ".join(clauses)) if clauses else "", params
+
+    def log(
+        self,
+        notebook_path: Any = None,
+        *,
+        all: bool = False,
+        limit: int | None = None,
+        include_auto: bool = True,
+        search: str | None = None,
+        branch: str | None = None,
+    ):
+        """The history as a pandas DataFrame, newest first, one column per metric."""
+        import pandas as pd
+
+        where, params = self._filters(notebook_path, search, branch, include_auto, all)
+        sql = (
+            "select id, notebook, message, created_at, branch, n_variables, nbytes, auto from snapshots "
+            f"{where} order by created_at desc, rowid desc"
+        )
+        if limit is not None:
+            sql += f" limit {int(limit)}"
+        rows = self.index.rows(sql, params)
+        ids = [r["id"] for r in rows]
+        metrics: dict[str, dict[str, float]] = {}
+        tags: dict[str, list[str]] = {}
+        if ids:
+            marks = ",".join("?" * len(ids)) if len(ids) < 900 else None
+            msql = "select snapshot, name, value from metrics" + (f" where snapshot in ({marks})" if marks else "")
+            for r in self.index.rows(msql, ids if marks else []):
+                metrics.setdefault(r["name"], {})[r["snapshot"]] = r["value"]
+            for r in self.index.rows("select name, target from refs where kind = 'tag'"):
+                tags.setdefault(r["target"], []).append(r["name"])
+        df = pd.DataFrame(
+            {
+                "id": ids,
+                "short_id": [i[:8] for i in ids],
+                "message": [r["message"] for r in rows],
+                "created_at": pd.to_datetime([r["created_at"] for r in rows], unit="s", utc=True),
+                "notebook": [r["notebook"] for r in rows],
+                "branch": [r["branch"] for r in rows],
+                "tags": [", ".join(sorted(tags.get(i, []))) for i in ids],
+                "n_variables": pd.array([r["n_variables"] for r in rows], dtype="int64"),
+                "nbytes": pd.array([r["nbytes"] for r in rows], dtype="int64"),
+                "auto": pd.array([bool(r["auto"]) for r in rows], dtype="bool"),
+            }
+        )
+        if not all:
+            df = df.drop(columns=["notebook"])
+        for name in sorted(metrics):
+            values = metrics[name]
+            df[name] = [values.get(i, float("nan")) for i in ids]
+        return df
+
+    def _manifest(self, sid: str) -> dict[str, Any]:
+        data = self.objects.get(sid, what=f"the manifest of snapshot {sid[:8]}")
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise DamagedStore(f"the manifest of snapshot {sid[:8]} does not parse")
+
+    def notebook(self, ref: str = "HEAD", notebook_path: Any = None):
+        """The notebook stored with a snapshot (nbformat), or None. Needs no trust: it is data."""
+        import nbformat
+
+        sid = self.resolve(ref, notebook_path)
+        row = self._row(sid)
+        if not row["notebook_object"]:
+            return None
+        data = self.objects.get(row["notebook_object"], what=f"the notebook of snapshot {sid[:8]}")
+        return nbformat.from_dict(json.loads(data))
+
+    # -- trust -----------------------------------------------------------------
+
+    def _check_trust(self, sid: str) -> None:
+        row = self._row(sid)
+        if not signing.verify(self.key, sid, row["signature"]):
+            raise Untrusted(
+                f"snapshot {sid[:8]} is not signed with your key (a store from someone else, or one that was "
+                f"changed); its pickles could run code. Inspect it, then trust it: %mlvc trust {sid[:8]}"
+            )
+
+    def trust(self, ref: str | None = None, notebook_path: Any = None) -> list[str]:
+        """Sign snapshots with this user's key, so that they can be restored.
+
+        ``ref`` None trusts every snapshot in the store. Returns the ids signed.
+        """
+        if ref is None:
+            ids = [r["id"] for r in self.index.rows("select id from snapshots")]
+        else:
+            ids = [self.resolve(ref, notebook_path)]
+        for sid in ids:
+            self._manifest(sid)  # the manifest must still match its id
+        with self.index.write() as db:
+            db.executemany(
+                "update snapshots set signature = ? where id = ?", [(signing.sign(self.key, s), s) for s in ids]
+            )
+        return ids
+
+    # -- restore ---------------------------------------------------------------
+
+    def _plan(self, sid: str, names: Iterable[str] | None) -> tuple[dict[str, Any], list[str]]:
+        manifest = self._manifest(sid)
+        variables = manifest["variables"]
+        if names is None:
+            wanted = list(variables)
+        else:
+            wanted = list(dict.fromkeys(names))
+            missing = [n for n in wanted if n not in variables]
+            if missing:
+                why = manifest["skipped"].get(missing[0])
+                if why:
+                    raise UnknownVariable(f"{missing[0]!r} was not saved in snapshot {sid[:8]}: {why}")
+                have = ", ".join(sorted(variables)[:10]) or "nothing"
+                raise UnknownVariable(f"snapshot {sid[:8]} has no variable {missing[0]!r} (it has: {have})")
+        return manifest, wanted
+
+    def _load_units(
+        self, manifest: dict[str, Any], unit_ids: Iterable[int], namespace: dict, progress: Progress | None = None
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        units = [manifest["units"][i] for i in sorted(set(unit_ids))]
+        values: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        total = sum(u["stream_size"] + sum(b["nbytes"] for b in u["buffers"]) for u in units) or 1
+        done = 0
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="mlvc-read") as pool:
+            for unit in units:
+                what = _describe_names(unit["names"])
+                try:
+                    stream = b"".join(pool.map(lambda oid, w=what: self.objects.get(oid, what=w), unit["stream"]))
+                    buffers = []
+                    for b in unit["buffers"]:
+                        buf = bytearray(b["nbytes"])
+                        view = memoryview(buf)
+                        jobs = []
+                        for i, oid in enumerate(b["chunks"]):
+                            part = view[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE]
+                            jobs.append(pool.submit(self.objects.read_into, oid, part, what))
+                        for j in jobs:
+                            j.result()
+                        buffers.append(buf)
+                    value = pickling.loads(stream, namespace, buffers=buffers)
+                except DamagedStore as exc:
+                    for n in unit["names"]:
+                        errors[n] = str(exc)
+                    continue
+                except Exception as exc:
+                    for n in unit["names"]:
+                        errors[n] = f"cannot be restored: {type(exc).__name__}: {exc}".splitlines()[0][:300]
+                    continue
+                finally:
+                    done += unit["stream_size"] + sum(b["nbytes"] for b in unit["buffers"])
+                    if progress is not None:
+                        progress(done, total)
+                if len(unit["names"]) == 1:
+                    values[unit["names"][0]] = value
+                else:
+                    values.update(value)
+        return values, errors
+
+    def _values(
+        self,
+        sid: str,
+        names: Iterable[str] | None,
+        current: dict | None,
+        target: dict,
+        progress: Progress | None = None,
+    ) -> tuple[dict[str, Any], list[str], dict[str, str], dict[str, Any]]:
+        """``(loaded values, unchanged names, errors, manifest)`` for a checkout of ``sid``."""
+        manifest, wanted = self._plan(sid, names)
+        self._check_trust(sid)
+        variables = manifest["variables"]
+        unchanged: list[str] = []
+        if current is not None:
+            present = [n for n in wanted if n in current]
+            if present:
+                current_hashes = self._hashes(capture_mod.capture(current, only=present))
+                unchanged = [n for n in present if current_hashes.get(n) == variables[n]["hash"]]
+        # A unit is loaded whole: its variables share objects, so they come back together.
+        need_units = {variables[n]["unit"] for n in wanted if n not in unchanged}
+        loaded, errors = self._load_units(manifest, need_units, target, progress)
+        wanted_set = set(wanted)
+        values = {n: v for n, v in loaded.items() if n in wanted_set or names is None}
+        unchanged = [n for n in unchanged if n not in values and n not in errors]
+        return values, unchanged, {n: e for n, e in errors.items() if n in wanted_set}, manifest
+
+    def checkout(
+        self,
+        ref: str,
+        names: Iterable[str] | None = None,
+        current: dict | None = None,
+        notebook_path: Any = None,
+    ) -> dict[str, Any]:
+        """The values of a snapshot's variables (all, or ``names``).
+
+        Given ``current`` (the caller's namespace), variables whose current value
+        equals the snapshot's are not read: the current object is returned.
+        Restored functions are bound to ``current`` (or to the returned values).
+        Raises ``RestoreError`` naming the variables that failed, with the others in
+        ``.values``. Moves no HEAD: see ``restore`` for that.
+        """
+        if isinstance(names, str):
+            names = [names]
+        sid = self.resolve(ref, notebook_path)
+        target = current if current is not None else {}
+        values, unchanged, errors, manifest = self._values(sid, names, current, target)
+        result = {n: current[n] for n in unchanged} if current is not None else {}
+        result.update(values)
+        if current is None:
+            _redo_imports(target, manifest)
+            target.update(values)
+        if errors:
+            raise RestoreError(_errors_line(sid, errors), result, errors)
+        return result
+
+    def load(self, ref: str, name: str, notebook_path: Any = None) -> Any:
+        """One variable of a snapshot."""
+        return self.checkout(ref, [name], notebook_path=notebook_path)[name]
+
+    def restore(
+        self,
+        ref: str,
+        namespace: dict[str, Any],
+        names: Iterable[str] | None = None,
+        *,
+        save: bool = True,
+        notebook: Any = None,
+        notebook_source: str | None = None,
+        notebook_path: Any = None,
+        exclude: Iterable[str] | None = None,
+        progress: Progress | None = None,
+    ) -> RestoreReport:
+        """Make ``namespace`` hold a snapshot's state (or only ``names`` of it).
+
+        First, unless ``save`` is false, the current state is committed if it
+        differs from HEAD, so the restore can be undone. Then only the variables
+        that differ are read. A full restore also removes variables the snapshot
+        does not have and moves the notebook's HEAD to the snapshot.
+        """
+        started = time.perf_counter()
+        if isinstance(names, str):
+            names = [names]
+        exclude = list(exclude or ())
+        sid = self.resolve(ref, notebook_path)
+        nb = self._nb_key(notebook_path) if notebook_path is not None else self._scope(None)
+        self._plan(sid, names)
+        self._check_trust(sid)
+        saved = None
+        if save:
+            captured = capture_mod.capture(namespace, exclude=exclude)
+            if captured.variables or captured.skipped:
+                head = self._head_id(nb)
+                if head is None or not self._status_of(captured, head).clean:
+                    saved = self._commit_captured(
+                        captured,
+                        f"auto: before checkout of {sid[:8]}",
+                        nb,
+                        _notebook_bytes(notebook),
+                        {},
+                        auto=True,
+                        notebook_source=notebook_source,
+                    )
+        values, unchanged, errors, manifest = self._values(sid, names, namespace, namespace, progress)
+        removed: list[str] = []
+        if names is None:
+            current, _, _ = capture_mod.select(namespace, exclude=exclude)
+            keep = set(manifest["variables"]) | set(manifest["skipped"])
+            removed = sorted(n for n in current if n not in keep)
+            for n in removed:
+                del namespace[n]
+            _redo_imports(namespace, manifest)
+        namespace.update(values)
+        if names is None and not errors:
+            with self.index.write() as db:
+                tip = db.execute(
+                    "select name from refs where notebook = ? and kind = 'branch' and target = ? order by name",
+                    [nb, sid],
+                ).fetchall()
+                tips = [r[0] for r in tip]
+                head_row = db.execute("select branch from heads where notebook = ?", [nb]).fetchone()
+                if head_row and head_row[0] in tips:
+                    pass
+                elif tips:
+                    self._set_head(db, nb, branch=tips[0])
+                else:
+                    self._set_head(db, nb, snapshot=sid, from_branch=manifest.get("branch"))
+        return RestoreReport(
+            snapshot=self.show(sid),
+            restored=sorted(values),
+            removed=removed,
+            unchanged=sorted(unchanged),
+            errors=errors,
+            saved=saved,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+
+    # -- status ----------------------------------------------------------------
+
+    def _status_of(self, captured: capture_mod.Captured, base: str | None) -> Status:
+        hashes = self._hashes(captured)
+        stored: dict[str, str] = {}
+        if base is not None:
+            stored = {
+                r["name"]: r["hash"] for r in self.index.rows("select name, hash from variables where snapshot = ?", [base])
+            }
+        status = Status(base=base, skipped=dict(captured.skipped))
+        for name in sorted(hashes):
+            if name not in stored:
+                status.added.append(name)
+            elif stored[name] != hashes[name]:
+                status.changed.append(name)
+            else:
+                status.unchanged.append(name)
+        status.removed = sorted(n for n in stored if n not in hashes and n not in captured.skipped)
+        return status
+
+    def status(
+        self,
+        namespace: dict[str, Any],
+        ref: str | None = "HEAD",
+        *,
+        only: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+        notebook_path: Any = None,
+    ) -> Status:
+        """How ``namespace`` differs from a snapshot (HEAD by default). Writes nothing."""
+        base = None
+        if ref is not None:
+            try:
+                base = self.resolve(ref, notebook_path)
+            except UnknownRef:
+                if str(ref).upper() != "HEAD":
+                    raise
+        status = self._status_of(capture_mod.capture(namespace, only, exclude), base)
+        if only is not None:
+            wanted = set(only)
+            status.removed = [n for n in status.removed if n in wanted]
+        return status
+
+    # -- maintenance -----------------------------------------------------------
+
+    def fsck(self):
+        """Re-hash every object; list what is missing or corrupt, by snapshot and variable."""
+        from .maintenance import fsck
+
+        return fsck(self)
+
+    def gc(self, dry_run: bool = False, grace_seconds: float = 3600.0) -> int:
+        """Remove objects no snapshot uses any more; returns the bytes freed (or that would be).
+
+        Objects younger than ``grace_seconds`` are spared: a commit running right now
+        may be about to reference them.
+        """
+        from .maintenance import gc
+
+        return gc(self, dry_run=dry_run, grace_seconds=grace_seconds)
+
+    def close(self) -> None:
+        self.index.close()
+
+    def __enter__(self) -> Repo:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _address(view: memoryview) -> int:
+    """Identifies the memory behind a buffer while the capture keeps it alive."""
+    return id(view.obj)
+
+
+def _redo_imports(namespace: dict[str, Any], manifest: dict[str, Any]) -> None:
+    """Bring back the modules and imported names the snapshot's namespace had."""
+    for alias, module in manifest.get("modules", {}).items():
+        if alias not in namespace:
+            with contextlib.suppress(Exception):
+                namespace[alias] = importlib.import_module(module)
+    for alias, spec in manifest.get("imports", {}).items():
+        if alias not in namespace:
+            with contextlib.suppress(Exception):
+                namespace[alias] = capture_mod.resolve_import(spec)
+
+
+def _errors_line(sid: str, errors: dict[str, str]) -> str:
+    first = next(iter(errors.values()))
+    names = ", ".join(repr(n) for n in errors)
+    return f"snapshot {sid[:8]}: could not restore {names}: {first}"
+
+
+__all__ = ["MlvcError", "Repo", "load", "log_metrics"]

@@ -1,0 +1,82 @@
+"""The user's secret key, and the signatures that let a store's pickles be trusted.
+
+Unpickling runs code, so a snapshot's variables are only loaded when its manifest
+carries a valid HMAC made with *this* user's key. The key lives outside every
+store (under the Jupyter data dir, owner-only), so copying a store from someone
+else, or editing it, does not copy the right to run its pickles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import stat
+import warnings
+from pathlib import Path
+
+KEY_BYTES = 32
+
+
+def key_path() -> Path:
+    from jupyter_core.paths import jupyter_data_dir
+
+    return Path(jupyter_data_dir()) / "mlvc" / "key"
+
+
+class InsecureKeyWarning(UserWarning):
+    pass
+
+
+def load_key(path: Path | None = None) -> bytes:
+    """This user's key, created on first use (mode 0600)."""
+    path = path or key_path()
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".key-{os.getpid()}-{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(KEY_BYTES) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            # link() fails if another process created the key meanwhile: theirs wins.
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> bytes:
+    text = path.read_text().strip()
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        warnings.warn(
+            f"jupyter_mlvc: the key file {path} can be read by other users (mode {mode:o}); "
+            f"run `chmod 600 {path}`",
+            InsecureKeyWarning,
+            stacklevel=3,
+        )
+    key = bytes.fromhex(text)
+    if len(key) < 16:
+        raise ValueError(f"the key file {path} is damaged")
+    return key
+
+
+def sign(key: bytes, snapshot_id: str) -> str:
+    """The signature of a snapshot: an HMAC of its id, which hashes its manifest,
+    which names the hash of every object it holds."""
+    return hmac.new(key, snapshot_id.encode(), hashlib.sha256).hexdigest()
+
+
+def verify(key: bytes, snapshot_id: str, signature: str | None) -> bool:
+    if not signature:
+        return False
+    return hmac.compare_digest(sign(key, snapshot_id), signature)
