@@ -121,6 +121,10 @@ def _bound_function_setstate(obj, state):
         setattr(obj, k, v)
 
 
+def _rebuild_astype(arr, dtype):
+    return arr.astype(dtype)
+
+
 def _rebuild_view(root, offset, shape, strides, dtype, writeable):
     import numpy as np
 
@@ -169,15 +173,24 @@ class Pickler(cloudpickle.Pickler):
         track = self._track
         if track is not None:
             t = type(obj)
-            if t not in _UNTRACKED and not (self._np_dtype is not None and isinstance(obj, self._np_dtype)):
-                if t is types.FunctionType and obj.__globals__ is not self._namespace:
-                    return None
-                track[id(obj)] = obj
+            # Classes are left out (cloudpickle gives a class back as one object per
+            # process, by its tracker id), and so are values that are immutable or
+            # pickled by reference: sharing them means nothing.
+            if t in _UNTRACKED or isinstance(obj, type):
+                return None
+            if self._np_dtype is not None and isinstance(obj, self._np_dtype):
+                return None
+            if t is types.FunctionType and obj.__globals__ is not self._namespace:
+                return None
+            track[id(obj)] = obj
         return None
 
     def reducer_override(self, obj):
         t = type(obj)
         if t is self._ndarray:
+            if obj.dtype.kind in "mM" and not obj.dtype.isnative:
+                # numpy's own pickle drops the byte order of datetime dtypes.
+                return (_rebuild_astype, (obj.astype(obj.dtype.newbyteorder("=")), obj.dtype.str))
             if obj.base is not None:
                 reduced = self._reduce_view(obj)
                 if reduced is not None:

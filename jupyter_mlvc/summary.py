@@ -170,11 +170,22 @@ def _sklearn_card(obj: Any) -> dict[str, Any] | None:
         "class": type(obj).__name__,
         "params": {k: _param_repr(v) for k, v in params.items()},
     }
-    fitted = [a for a in vars(obj) if a.endswith("_") and not a.startswith("_")] if hasattr(obj, "__dict__") else []
-    card["fitted"] = bool(fitted)
+    card["fitted"] = _is_fitted(obj)
     if hasattr(obj, "n_features_in_"):
         card["n_features_in"] = int(obj.n_features_in_)
     names = getattr(obj, "feature_names_in_", None)
     if names is not None:
         card["feature_names_in"] = [str(n) for n in list(names)[:MAX_COLUMNS]]
     return card
+
+
+def _is_fitted(obj: Any) -> bool:
+    validation = sys.modules.get("sklearn.utils.validation")
+    if validation is not None and _module_of(obj) == "sklearn":
+        try:
+            validation.check_is_fitted(obj)
+            return True
+        except Exception:
+            return False
+    attrs = vars(obj) if hasattr(obj, "__dict__") else {}
+    return any(a.endswith("_") and not a.startswith("_") for a in attrs)

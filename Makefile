@@ -1,0 +1,44 @@
+# One command each: `make lab` (set up, then JupyterLab on demo.ipynb) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8888
+PYTEST_ARGS ?=
+
+.PHONY: setup lab test test-all browser lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Installs the package (building the JupyterLab extension) with its test tools.
+$(VENV)/.installed: $(BIN)/python pyproject.toml labextension/package.json
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+lab: setup
+	$(BIN)/jupyter lab demo.ipynb --port $(PORT)
+
+# Debian's Chromium drives the browser tests (nothing is downloaded by Playwright).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-liberation >/dev/null; \
+	  else echo "Chromium is missing: sudo apt-get install -y chromium fonts-liberation (browser tests will be skipped)"; fi; \
+	fi
+
+test: setup browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The long campaigns too (crash trials, fuzzing).
+test-all: setup browser
+	$(BIN)/python -m pytest --run-slow $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/python -m pip install --quiet ruff mypy
+	$(BIN)/ruff check jupyter_mlvc tests
+	$(BIN)/ruff format --check jupyter_mlvc tests
+
+clean:
+	rm -rf $(VENV) jupyter_mlvc/labextension labextension/lib labextension/node_modules

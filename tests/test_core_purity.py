@@ -1,0 +1,15 @@
+"""The core is plain Python: importing it must not import the faces' frameworks."""
+
+import subprocess
+import sys
+
+
+def test_core_imports_no_ipython_or_server():
+    code = (
+        "import sys, jupyter_mlvc\n"
+        "from jupyter_mlvc import Repo, capture, objects, index, pickling, maintenance\n"
+        "bad = [m for m in ('IPython', 'jupyter_server', 'tornado', 'ipywidgets', 'ipykernel') if m in sys.modules]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

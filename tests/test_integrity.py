@@ -1,0 +1,184 @@
+"""Trust, corruption, fsck and gc."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from jupyter_mlvc import Repo
+from jupyter_mlvc.errors import DamagedStore, RestoreError, Untrusted
+from jupyter_mlvc.signing import key_path
+
+
+def _variable_objects(repo, sid, name):
+    manifest = json.loads(repo.objects.get(sid))
+    unit = manifest["units"][manifest["variables"][name]["unit"]]
+    return unit["stream"] + [c for b in unit["buffers"] for c in b["chunks"]]
+
+
+def test_key_is_private(repo):
+    repo.commit({"v": 1}, "m")
+    mode = stat.S_IMODE(key_path().stat().st_mode)
+    assert mode == 0o600
+
+
+def test_key_readable_by_others_warns(repo):
+    repo.commit({"v": 1}, "m")
+    os.chmod(key_path(), 0o644)
+    with pytest.warns(UserWarning, match="can be read by other users"):
+        Repo.open(repo.root).key  # noqa: B018
+
+
+def test_foreign_store_is_refused_until_trusted(repo, other_key, tmp_path):
+    snap = repo.commit({"secret": [1, 2, 3]}, "mine")
+    other_key()
+    theirs = Repo.open(tmp_path)
+    with pytest.raises(Untrusted) as err:
+        theirs.checkout(snap.id)
+    assert "\n" not in str(err.value) and snap.short_id in str(err.value)
+    with pytest.raises(Untrusted):
+        theirs.load(snap.id, "secret")
+    with pytest.raises(Untrusted):
+        theirs.restore(snap.id, {})
+    # Summaries and the listing stay readable: they are data.
+    shown = theirs.show(snap.id)
+    assert not shown.trusted and shown.variables["secret"].summary["len"] == 3
+    assert len(theirs.log()) == 1
+    assert theirs.trust(snap.short_id) == [snap.id]
+    assert theirs.checkout(snap.id) == {"secret": [1, 2, 3]}
+
+
+def test_trust_all(repo, other_key, tmp_path):
+    a = repo.commit({"v": 1}, "a")
+    b = repo.commit({"v": 2}, "b")
+    other_key()
+    theirs = Repo.open(tmp_path)
+    assert sorted(theirs.trust()) == sorted([a.id, b.id])
+    assert theirs.load(a.id, "v") == 1 and theirs.load(b.id, "v") == 2
+
+
+def test_tampered_signature_is_refused(repo):
+    snap = repo.commit({"v": 1}, "m")
+    with repo.index.write() as db:
+        db.execute("update snapshots set signature = ? where id = ?", ["0" * 64, snap.id])
+    with pytest.raises(Untrusted):
+        repo.checkout(snap.id)
+
+
+def test_edited_manifest_is_refused(repo):
+    snap = repo.commit({"v": 1}, "m")
+    path = repo.objects.path(snap.id)
+    raw = bytearray(path.read_bytes())
+    raw[-1] ^= 0xFF
+    os.chmod(path, 0o600)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DamagedStore) as err:
+        repo.checkout(snap.id)
+    assert "manifest" in str(err.value)
+    # trusting cannot launder an edited manifest
+    with pytest.raises(DamagedStore):
+        repo.trust(snap.id)
+
+
+def test_planted_pickle_never_runs(repo, other_key, tmp_path):
+    """A store from elsewhere whose pickle would create a file on load."""
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    snap = repo.commit({"evil": Evil(), "fine": 1}, "planted")
+    assert not marker.exists()
+    other_key()
+    theirs = Repo.open(tmp_path)
+    for attempt in (
+        lambda: theirs.checkout(snap.id),
+        lambda: theirs.load(snap.id, "evil"),
+        lambda: theirs.restore(snap.id, {}),
+        lambda: theirs.checkout(snap.id, ["evil"], current={}),
+    ):
+        with pytest.raises(Untrusted):
+            attempt()
+    assert not marker.exists()
+
+
+def test_corrupt_object_is_named_and_others_restore(repo):
+    ns = {"good": np.arange(100_000), "bad": np.arange(200_000) * 2.5, "small": [1, 2]}
+    snap = repo.commit(ns, "m")
+    victim = _variable_objects(repo, snap.id, "bad")[-1]
+    path = repo.objects.path(victim)
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    os.chmod(path, 0o600)
+    path.write_bytes(bytes(raw))
+
+    problems = repo.fsck()
+    assert len(problems) == 1
+    assert problems[0].kind == "corrupt" and problems[0].snapshot == snap.id
+    assert "'bad'" in str(problems[0])
+
+    with pytest.raises(RestoreError) as err:
+        repo.checkout(snap.id)
+    assert "'bad'" in str(err.value) and "corrupt" in str(err.value)
+    assert set(err.value.values) == {"good", "small"}
+    assert np.array_equal(err.value.values["good"], ns["good"])
+
+    target = {"bad": 0}
+    report = repo.restore(snap.id, target, save=False)
+    assert "bad" in report.errors and target["good"] is not None and target["small"] == [1, 2]
+
+
+def test_missing_object_is_named(repo):
+    snap = repo.commit({"x": np.arange(50_000), "y": 1}, "m")
+    repo.objects.path(_variable_objects(repo, snap.id, "x")[0]).unlink()
+    problems = repo.fsck()
+    assert [p.kind for p in problems] == ["missing"] and "'x'" in str(problems[0])
+    with pytest.raises(RestoreError) as err:
+        repo.checkout(snap.id)
+    assert "missing" in str(err.value) and err.value.values == {"y": 1}
+
+
+def test_fsck_healthy_and_gc(repo):
+    ns = {"x": np.random.default_rng(0).random(300_000)}
+    s1 = repo.commit(ns, "one")
+    ns["x"] = ns["x"] + 1
+    s2 = repo.commit(ns, "two")
+    assert repo.fsck() == []
+    with repo.objects.batch() as batch:
+        orphan = batch.put(b"nobody uses me" * 1000)
+        batch.flush()
+    assert orphan in repo.objects
+    assert repo.gc(dry_run=True, grace_seconds=3600) == 0  # too young
+    would = repo.gc(dry_run=True, grace_seconds=0)
+    assert would > 0 and orphan in repo.objects
+    assert repo.gc(grace_seconds=0) == would
+    assert orphan not in repo.objects
+    assert repo.fsck() == []
+    assert repo.load(s1.id, "x")[0] + 1 == repo.load(s2.id, "x")[0]
+
+
+def test_damaged_index_is_reported(tmp_path):
+    repo = Repo.init(tmp_path)
+    repo.commit({"v": 1}, "m")
+    repo.close()
+    (tmp_path / ".mlvc" / "index.sqlite").write_bytes(b"this is not a database" * 100)
+    for extra in ("-wal", "-shm"):
+        (tmp_path / ".mlvc" / f"index.sqlite{extra}").unlink(missing_ok=True)
+    with pytest.raises(DamagedStore) as err:
+        Repo.open(tmp_path).log()
+    assert "index" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_missing_objects_folder_is_reported(tmp_path):
+    import shutil
+
+    repo = Repo.init(tmp_path)
+    repo.commit({"v": 1}, "m")
+    shutil.rmtree(tmp_path / ".mlvc" / "objects")
+    with pytest.raises(DamagedStore, match="objects"):
+        Repo.open(tmp_path)
