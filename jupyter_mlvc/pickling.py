@@ -30,6 +30,8 @@ from typing import Any
 import cloudpickle
 from cloudpickle import cloudpickle as _cp
 
+from . import torch_support
+
 PROTOCOL = 5
 
 #: Buffers smaller than this stay in the pickle stream: not worth an object of their own.
@@ -156,6 +158,8 @@ class Pickler(cloudpickle.Pickler):
         np = sys.modules.get("numpy")
         self._ndarray = np.ndarray if np is not None else None
         self._np_dtype = np.dtype if np is not None else None
+        self._torch = sys.modules.get("torch")
+        self._torch_storages: dict = {}
 
     def _buffer_callback(self, buf: pickle.PickleBuffer) -> bool:
         try:
@@ -196,6 +200,10 @@ class Pickler(cloudpickle.Pickler):
                 if reduced is not None:
                     return reduced
             return NotImplemented
+        if self._torch is not None and (t.__module__.startswith("torch") or t is torch_support.StorageRef):
+            reduced = torch_support.reduce(self, obj)
+            if reduced is not NotImplemented:
+                return reduced
         reason = describe_resource(obj)
         if reason is not None:
             raise Unserializable(reason)
