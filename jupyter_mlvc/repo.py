@@ -991,6 +991,32 @@ class Repo:
             status.removed = [n for n in status.removed if n in wanted]
         return status
 
+    # -- diff ------------------------------------------------------------------
+
+    def diff(
+        self,
+        a: str,
+        b: str | dict[str, Any] | None = None,
+        *,
+        notebook_path: Any = None,
+        current_notebook: Any = None,
+        exclude: Iterable[str] | None = None,
+        values: bool = True,
+    ):
+        """What changed from snapshot ``a`` to ``b`` (a ref, HEAD by default, or a
+        namespace: the current state). Returns a ``Diff``; ``.to_dict()`` is JSON."""
+        from .diff import diff
+
+        return diff(
+            self,
+            a,
+            b,
+            notebook_path=notebook_path,
+            current_notebook=current_notebook,
+            exclude=exclude,
+            values=values,
+        )
+
     # -- maintenance -----------------------------------------------------------
 
     def fsck(self):
