@@ -1,0 +1,311 @@
+"""The ``mlvc`` command line: a thin face over ``Repo``.
+
+Each command parses its arguments, calls one core function and prints the result,
+as text or (``--json``) as JSON. Errors a user can cause print one line to stderr
+and exit with status 1; usage errors exit with 2.
+
+    mlvc log [-n N] [--all] [--notebook NB] [--sort acc|-loss] [--json]
+    mlvc show REF [--json]
+    mlvc diff A [B] [--json]
+    mlvc export REF NAME -o FILE
+    mlvc branches | tags | fsck | gc [--dry-run] | trust [REF] | init
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import MlvcError
+from .repo import Repo
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def _open(args: argparse.Namespace) -> Repo:
+    repo = Repo.open(args.store)
+    if getattr(args, "notebook", None):
+        repo.notebook_path = repo._nb_key(args.notebook)
+    return repo
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        print(text)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value
+
+
+def cmd_log(args: argparse.Namespace) -> None:
+    repo = _open(args)
+    df = repo.log(all=args.all, limit=None if args.sort else args.n, include_auto=not args.no_auto)
+    if args.sort:
+        key = args.sort.lstrip("-")
+        if key not in df.columns:
+            raise MlvcError(f"cannot sort by {key!r}: no such metric or column")
+        df = df.sort_values(key, ascending=args.sort.startswith("-"), na_position="last")
+        if args.n:
+            df = df.head(args.n)
+    records = [{k: _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+    for r in records:
+        r["created_at"] = str(r["created_at"])
+    if args.json:
+        print(json.dumps(records, indent=2, default=str))
+        return
+    if df.empty:
+        print("no snapshots yet")
+        return
+    view = df.drop(columns=["id", "auto"]).copy()
+    view["created_at"] = view["created_at"].dt.tz_convert(None).dt.strftime("%Y-%m-%d %H:%M:%S")
+    view["nbytes"] = [_human(n) for n in view["nbytes"]]
+    print(view.to_string(index=False))
+
+
+def cmd_show(args: argparse.Namespace) -> None:
+    repo = _open(args)
+    snap = repo.show(args.ref)
+    if args.json:
+        print(json.dumps(snap.to_dict(), indent=2, default=str))
+        return
+    lines = [
+        f"snapshot {snap.id}",
+        f"message   {snap.message}",
+        f"created   {snap.created_at:%Y-%m-%d %H:%M:%S %Z}",
+        f"notebook  {snap.notebook_path or '-'}",
+        f"branch    {snap.branch or '-'}" + (f"   tags: {', '.join(snap.tags)}" if snap.tags else ""),
+        f"parents   {', '.join(p[:8] for p in snap.parents) or '-'}",
+        f"trusted   {'yes' if snap.trusted else 'no (run: mlvc trust ' + snap.short_id + ')'}",
+    ]
+    if snap.metrics:
+        lines.append("metrics   " + ", ".join(f"{k}={v:g}" for k, v in snap.metrics.items()))
+    lines.append(f"variables ({len(snap.variables)}, {_human(snap.nbytes)}):")
+    for name, v in snap.variables.items():
+        mark = "*" if v.changed else " "
+        lines.append(f"  {mark} {name:<20} {v.type:<24} {v.text[:60]}")
+    for name, reason in snap.skipped.items():
+        lines.append(f"  skipped {name}: {reason}")
+    env = snap.environment
+    if env:
+        pkgs = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items())
+        lines.append(f"python {env.get('python', '?')}" + (f"; {pkgs}" if pkgs else ""))
+    print("\n".join(lines))
+
+
+def cmd_diff(args: argparse.Namespace) -> None:
+    repo = _open(args)
+    d = repo.diff(args.a, args.b)
+    data = d.to_dict()
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+        return
+    lines = [f"{d.a['short_id']} ({d.a['message']}) -> {d.b.get('short_id', 'current')} ({d.b.get('message', '')})"]
+    for e in d.added:
+        lines.append(f"+ {e['name']:<20} {e['after']['type']}")
+    for e in d.removed:
+        lines.append(f"- {e['name']:<20} {e['before']['type']}")
+    for e in d.changed:
+        lines.append(f"~ {e['name']:<20} {_change_text(e['change'])}")
+    for m in d.metrics:
+        if m["before"] != m["after"]:
+            delta = f" ({m['delta']:+g})" if m["delta"] is not None else ""
+            lines.append(f"metric {m['name']}: {m['before']} -> {m['after']}{delta}")
+    for e in d.environment:
+        lines.append(f"package {e['name']}: {e['before']} -> {e['after']}")
+    for c in (d.notebook or {}).get("cells", []):
+        where = c["b_index"] if c["b_index"] is not None else c["a_index"]
+        lines.append(f"cell {where} {c['kind']}")
+        lines.extend("    " + line for line in c["source_diff"][:20])
+    if d.empty:
+        lines.append("no differences")
+    print("\n".join(lines))
+
+
+def _change_text(ch: dict[str, Any]) -> str:
+    kind = ch.get("kind")
+    if kind == "scalar":
+        return f"{ch['before']!r} -> {ch['after']!r}"
+    if kind == "array":
+        if "n_differ" in ch:
+            return f"{ch['n_differ']} of {ch['n_elements']} elements differ (max |diff| {ch.get('max_abs_diff')})"
+        return f"shape {ch['shape_before']} -> {ch['shape_after']}, dtype {ch['dtype_before']} -> {ch['dtype_after']}"
+    if kind in ("frame", "series"):
+        parts = [f"rows {ch['rows_before']} -> {ch['rows_after']}"]
+        if ch["columns_added"]:
+            parts.append("columns added " + ", ".join(ch["columns_added"]))
+        if ch["columns_removed"]:
+            parts.append("columns removed " + ", ".join(ch["columns_removed"]))
+        if ch.get("rows_differ"):
+            parts.append("changed " + ", ".join(f"{k} ({v} rows)" for k, v in ch["rows_differ"].items()))
+        return "; ".join(parts)
+    if kind == "model":
+        params = ", ".join(f"{k}: {a} -> {b}" for k, (a, b) in ch.get("params_changed", {}).items())
+        return (params or "weights changed") + (f"; max weight change {ch.get('max_weight_change')}")
+    if kind in ("mapping", "set", "sequence"):
+        return f"len {ch['len_before']} -> {ch['len_after']}, +{len(ch['added'])} -{len(ch['removed'])}"
+    if kind == "type":
+        return f"type {ch['before_type']} -> {ch['after_type']}"
+    return ch.get("note", "value changed")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    repo = _open(args)
+    value = repo.load(args.ref, args.name)
+    out = Path(args.output)
+    how = export_value(value, out)
+    _emit(args, {"path": str(out), "format": how}, f"wrote {args.name} from {args.ref} to {out} ({how})")
+
+
+def export_value(value: Any, out: Path) -> str:
+    """Write a model (or any value) to ``out`` in the format its library reads."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.nn.Module):
+        state = value.state_dict()
+        if out.suffix == ".safetensors":
+            try:
+                from safetensors.torch import save_file
+            except ImportError:
+                raise MlvcError("writing .safetensors needs the safetensors package: pip install safetensors")
+            save_file({k: v.contiguous() for k, v in state.items()}, str(out))
+            return "safetensors state_dict"
+        torch.save(state, out)
+        return "torch state_dict"
+    if out.suffix == ".joblib":
+        try:
+            import joblib
+        except ImportError:
+            raise MlvcError("writing .joblib needs the joblib package: pip install joblib")
+        joblib.dump(value, out)
+        return "joblib"
+    with open(out, "wb") as f:
+        pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return "pickle"
+
+
+def cmd_branches(args: argparse.Namespace) -> None:
+    repo = _open(args)
+    branches = repo.branches()
+    current = repo.current_branch()
+    _emit(
+        args,
+        {"current": current, "branches": branches},
+        "\n".join(f"{'*' if n == current else ' '} {n:<20} {sid[:8]}" for n, sid in branches.items())
+        or "no branches yet",
+    )
+
+
+def cmd_tags(args: argparse.Namespace) -> None:
+    repo = _open(args)
+    tags = repo.tags()
+    _emit(args, tags, "\n".join(f"{n:<20} {sid[:8]}" for n, sid in tags.items()) or "no tags")
+
+
+def cmd_fsck(args: argparse.Namespace) -> int:
+    repo = _open(args)
+    problems = repo.fsck()
+    _emit(args, [p.to_dict() for p in problems], "\n".join(map(str, problems)) or "store is healthy")
+    return 1 if problems else 0
+
+
+def cmd_gc(args: argparse.Namespace) -> None:
+    repo = _open(args)
+    freed = repo.gc(dry_run=args.dry_run, grace_seconds=args.grace)
+    verb = "would free" if args.dry_run else "freed"
+    _emit(args, {"bytes": freed, "dry_run": args.dry_run}, f"{verb} {_human(freed)}")
+
+
+def cmd_trust(args: argparse.Namespace) -> None:
+    repo = _open(args)
+    ids = repo.trust(args.ref)
+    _emit(args, ids, f"trusted {len(ids)} snapshot{'s' if len(ids) != 1 else ''}")
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    repo = Repo.init(args.store)
+    _emit(args, {"path": str(repo.path)}, f"created {repo.path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-C", "--store", default=".", help="folder of the store (or below it); default: .")
+    common.add_argument("--json", action="store_true", help="print JSON")
+    nb = argparse.ArgumentParser(add_help=False)
+    nb.add_argument("--notebook", help="the notebook whose history to use (default: the newest)")
+
+    parser = argparse.ArgumentParser(prog="mlvc", description="Version control for Jupyter kernel state.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("log", parents=[common, nb], help="list snapshots, newest first")
+    p.add_argument("-n", type=int, default=None, help="at most N snapshots")
+    p.add_argument("--all", action="store_true", help="every notebook in the store")
+    p.add_argument("--sort", help="order by a metric: --sort acc (highest first), --sort=-loss (lowest first)")
+    p.add_argument("--no-auto", action="store_true", help="hide automatic snapshots")
+    p.set_defaults(func=cmd_log)
+
+    p = sub.add_parser("show", parents=[common, nb], help="one snapshot: variables, metrics, environment")
+    p.add_argument("ref")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("diff", parents=[common, nb], help="what changed between two snapshots")
+    p.add_argument("a")
+    p.add_argument("b", nargs="?", default="HEAD")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("export", parents=[common, nb], help="write a variable (a model) to a file")
+    p.add_argument("ref")
+    p.add_argument("name")
+    p.add_argument("-o", "--output", required=True, help="file: .pkl, .joblib, .pt or .safetensors")
+    p.set_defaults(func=cmd_export)
+
+    for name, func, text in (
+        ("branches", cmd_branches, "list branches"),
+        ("tags", cmd_tags, "list tags"),
+        ("fsck", cmd_fsck, "verify every object; exit 1 if anything is damaged"),
+        ("init", cmd_init, "create a store in the folder"),
+    ):
+        p = sub.add_parser(name, parents=[common, nb] if name == "branches" else [common], help=text)
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("gc", parents=[common], help="remove objects no snapshot uses")
+    p.add_argument("--dry-run", action="store_true", help="only say how much would be freed")
+    p.add_argument("--grace", type=float, default=3600.0, help="spare objects younger than this (seconds)")
+    p.set_defaults(func=cmd_gc)
+
+    p = sub.add_parser("trust", parents=[common, nb], help="sign snapshots with your key (all if no REF)")
+    p.add_argument("ref", nargs="?")
+    p.set_defaults(func=cmd_trust)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code = args.func(args)
+    except MlvcError as exc:
+        print(f"mlvc: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
