@@ -5,18 +5,25 @@ BIN := $(VENV)/bin
 PORT ?= 8888
 PYTEST_ARGS ?=
 
-.PHONY: setup lab test test-all browser lint clean
+.PHONY: setup setup-test lab test test-all browser lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Installs the package (building the JupyterLab extension) with its test tools.
+# Installs the package (building the JupyterLab extension).
 $(VENV)/.installed: $(BIN)/python pyproject.toml labextension/package.json
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# The test tools, and torch (CPU build, pinned) for the model tests.
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test,torch]"
 	touch $@
 
 setup: $(VENV)/.installed
+
+setup-test: $(VENV)/.installed-test
 
 lab: setup
 	$(BIN)/jupyter lab demo.ipynb --port $(PORT)
@@ -28,14 +35,14 @@ browser:
 	  else echo "Chromium is missing: sudo apt-get install -y chromium fonts-liberation (browser tests will be skipped)"; fi; \
 	fi
 
-test: setup browser
+test: setup-test browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The long campaigns too (crash trials, fuzzing).
-test-all: setup browser
+test-all: setup-test browser
 	$(BIN)/python -m pytest --run-slow $(PYTEST_ARGS)
 
-lint: setup
+lint: setup-test
 	$(BIN)/python -m pip install --quiet ruff mypy
 	$(BIN)/ruff check jupyter_mlvc tests
 	$(BIN)/ruff format --check jupyter_mlvc tests

@@ -54,6 +54,7 @@ from .errors import (
 from .index import Index, dumps
 from .objects import CHUNK_SIZE, ObjectStore, compresses_well, hash_bytes
 from .refs import DEFAULT_BRANCH, check_name, is_id_prefix, split_ref
+from .rng import capture_rng, dumps_rng, restore_rng
 from .snapshot import RestoreReport, Snapshot, Status, VariableInfo
 
 STORE_DIR = ".mlvc"
@@ -351,6 +352,7 @@ class Repo:
         auto: bool = False,
         notebook_source: str | None = None,
         progress: Progress | None = None,
+        rng: bool = True,
     ) -> Snapshot:
         """Snapshot the state in ``namespace`` (and the notebook, if given).
 
@@ -367,7 +369,15 @@ class Repo:
         nb = self._nb_key(notebook_path) if notebook_path is not None else (self.notebook_path or "")
         captured = capture_mod.capture(namespace, only, exclude)
         snap = self._commit_captured(
-            captured, message, nb, nb_bytes, merged, auto=auto, notebook_source=notebook_source, progress=progress
+            captured,
+            message,
+            nb,
+            nb_bytes,
+            merged,
+            auto=auto,
+            notebook_source=notebook_source,
+            progress=progress,
+            rng=rng,
         )
         for name in merged:
             _staged_metrics.pop(name, None)
@@ -384,6 +394,7 @@ class Repo:
         auto: bool = False,
         notebook_source: str | None = None,
         progress: Progress | None = None,
+        rng: bool = True,
     ) -> Snapshot:
         started = time.perf_counter()
         created_at = time.time()
@@ -391,6 +402,7 @@ class Repo:
         with self.objects.batch() as batch:
             units, var_hashes = self._serialize(captured, batch, progress)
             nb_oid = batch.put(nb_bytes, compress=True) if nb_bytes is not None else None
+            rng_oid = batch.put(dumps_rng(capture_rng()), compress=True) if rng else None
             batch.flush()
             with self.index.write() as db:
                 parent = self._head_id_tx(db, nb)
@@ -410,6 +422,7 @@ class Repo:
                     "modules": captured.modules,
                     "imports": captured.imports,
                     "skipped": captured.skipped,
+                    "rng": rng_oid,
                     "units": units,
                     "variables": {
                         name: {
@@ -883,6 +896,7 @@ class Repo:
         notebook_path: Any = None,
         exclude: Iterable[str] | None = None,
         progress: Progress | None = None,
+        rng: bool = True,
     ) -> RestoreReport:
         """Make ``namespace`` hold a snapshot's state (or only ``names`` of it).
 
@@ -895,6 +909,7 @@ class Repo:
         if isinstance(names, str):
             names = [names]
         exclude = list(exclude or ())
+        rng_restored: list[str] = []
         sid = self.resolve(ref, notebook_path)
         nb = self._nb_key(notebook_path) if notebook_path is not None else self._scope(None)
         self._plan(sid, names)
@@ -923,8 +938,13 @@ class Repo:
             for n in removed:
                 del namespace[n]
             _redo_imports(namespace, manifest)
+            if rng and manifest.get("rng"):
+                try:
+                    rng_restored = restore_rng(self.objects.get(manifest["rng"], what="the random state"))
+                except Exception as exc:
+                    errors["(random state)"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         namespace.update(values)
-        if names is None and not errors:
+        if names is None and not [n for n in errors if not n.startswith("(")]:
             with self.index.write() as db:
                 tip = db.execute(
                     "select name from refs where notebook = ? and kind = 'branch' and target = ? order by name",
@@ -946,6 +966,7 @@ class Repo:
             errors=errors,
             saved=saved,
             seconds=round(time.perf_counter() - started, 3),
+            rng=rng_restored,
         )
 
     # -- status ----------------------------------------------------------------

@@ -144,6 +144,7 @@ class RestoreReport:
     errors: dict[str, str] = field(default_factory=dict)
     saved: Snapshot | None = None
     seconds: float = 0.0
+    rng: list[str] = field(default_factory=list)
 
     def summary_line(self) -> str:
         parts = [f"Checked out {self.snapshot.short_id}"]
@@ -170,5 +171,6 @@ class RestoreReport:
             "errors": self.errors,
             "saved": None if self.saved is None else self.saved.to_dict(),
             "seconds": self.seconds,
+            "rng": self.rng,
             "summary": self.summary_line(),
         }

@@ -352,3 +352,38 @@ def test_status(repo):
     assert (st.added, st.changed, st.removed, st.unchanged) == (["d"], ["b"], ["c"], ["a"])
     assert not st.clean
     assert repo.status({"a": 1, "b": 2, "c": 3}).clean
+
+
+def test_random_state_comes_back(repo):
+    import importlib.util
+    import random
+
+    has_torch = importlib.util.find_spec("torch") is not None
+    if has_torch:
+        import torch
+
+        torch.manual_seed(3)
+    random.seed(1)
+    np.random.seed(2)
+    snap = repo.commit({"v": 1}, "seeded")
+
+    def draw():
+        return (random.random(), np.random.rand(3).tolist(), torch.rand(2).tolist() if has_torch else None)
+
+    expected = draw()
+    draw()  # the user goes on drawing
+    report = repo.restore(snap.id, {"v": 2}, save=False)
+    assert report.rng == ["random", "numpy"] + (["torch"] if has_torch else [])
+    assert draw() == expected
+
+
+def test_random_state_can_be_left_alone(repo):
+    import random
+
+    random.seed(1)
+    snap = repo.commit({"v": 1}, "seeded")
+    random.seed(99)
+    expected = random.random()
+    random.seed(99)
+    report = repo.restore(snap.id, {"v": 2}, save=False, rng=False)
+    assert report.rng == [] and random.random() == expected
