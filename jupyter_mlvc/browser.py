@@ -20,12 +20,28 @@ from typing import Any
 import ipywidgets as widgets
 
 from .errors import MlvcError
-from .render import RestoreView, SnapshotView, StatusView, View, esc, format_metrics, format_time, one_line
+from .render import (
+    RestoreView,
+    SnapshotView,
+    StatusView,
+    View,
+    esc,
+    format_metrics,
+    format_time,
+    one_line,
+)
 
 NotebookSource = Callable[[], "tuple[dict[str, Any] | None, str | None]"]
 
 
-def compare_with_current(repo: Any, ref: str, namespace: MutableMapping[str, Any], *, exclude: list[str], notebook_path: str | None) -> View:
+def compare_with_current(
+    repo: Any,
+    ref: str,
+    namespace: MutableMapping[str, Any],
+    *,
+    exclude: list[str],
+    notebook_path: str | None,
+) -> View:
     """What the "Compare with current" button shows: variables added, changed, removed.
 
     A richer diff can replace it through ``SnapshotBrowser(compare=...)``.
@@ -61,10 +77,14 @@ class SnapshotBrowser:
         self.compare = compare
 
         self.title = widgets.HTML()
-        self.refresh_button = widgets.Button(description="Refresh", icon="refresh", tooltip="Reload the list of snapshots")
+        self.refresh_button = widgets.Button(
+            description="Refresh", icon="refresh", tooltip="Reload the list of snapshots"
+        )
         self.snapshots = widgets.Select(options=[], rows=8, layout=widgets.Layout(width="100%"))
         self.details = widgets.HTML()
-        self.variables = widgets.SelectMultiple(options=[], rows=8, layout=widgets.Layout(width="100%"))
+        self.variables = widgets.SelectMultiple(
+            options=[], rows=8, layout=widgets.Layout(width="100%")
+        )
         self.restore_all_button = widgets.Button(
             description="Restore all",
             button_style="warning",
@@ -72,10 +92,14 @@ class SnapshotBrowser:
             tooltip="Make the kernel's variables those of this snapshot (the current state is committed first)",
         )
         self.restore_selected_button = widgets.Button(
-            description="Restore selected", icon="check-square", tooltip="Restore only the selected variables"
+            description="Restore selected",
+            icon="check-square",
+            tooltip="Restore only the selected variables",
         )
         self.compare_button = widgets.Button(
-            description="Compare with current", icon="exchange", tooltip="Variables added, changed and removed since this snapshot"
+            description="Compare with current",
+            icon="exchange",
+            tooltip="Variables added, changed and removed since this snapshot",
         )
         self.result = widgets.HTML()
 
@@ -87,12 +111,17 @@ class SnapshotBrowser:
 
         self.widget = widgets.VBox(
             [
-                widgets.HBox([self.title, self.refresh_button], layout=widgets.Layout(justify_content="space-between")),
+                widgets.HBox(
+                    [self.title, self.refresh_button],
+                    layout=widgets.Layout(justify_content="space-between"),
+                ),
                 self.snapshots,
                 self.details,
                 widgets.HTML("<b>Variables</b> (select some to restore only those)"),
                 self.variables,
-                widgets.HBox([self.restore_all_button, self.restore_selected_button, self.compare_button]),
+                widgets.HBox(
+                    [self.restore_all_button, self.restore_selected_button, self.compare_button]
+                ),
                 self.result,
             ]
         )
@@ -117,14 +146,20 @@ class SnapshotBrowser:
     def refresh(self) -> None:
         """Reload the list of snapshots, keeping the selection if it still exists."""
         previous = self.snapshots.value
-        snaps, total = self.repo.list(self.notebook_path, limit=self.limit, include_auto=self.include_auto)
+        snaps, total = self.repo.list(
+            self.notebook_path, limit=self.limit, include_auto=self.include_auto
+        )
         head = self.repo.head(self.notebook_path)
         head_id = head.id if head is not None else None
         self.snapshots.options = [(self._label(s, s.id == head_id), s.id) for s in snaps]
         where = esc(self.notebook_path or "this session")
         self.title.value = f"<b>Snapshots of {where}</b> ({len(snaps)} of {total})"
         ids = [s.id for s in snaps]
-        target = previous if previous in ids else (head_id if head_id in ids else (ids[0] if ids else None))
+        target = (
+            previous
+            if previous in ids
+            else (head_id if head_id in ids else (ids[0] if ids else None))
+        )
         if self.snapshots.value != target:
             self.snapshots.value = target
         else:
@@ -142,7 +177,9 @@ class SnapshotBrowser:
 
     def compare_selected(self) -> None:
         ref = self._require_selection()
-        view = self.compare(self.repo, ref, self.namespace, exclude=self.exclude(), notebook_path=self.notebook_path)
+        view = self.compare(
+            self.repo, ref, self.namespace, exclude=self.exclude(), notebook_path=self.notebook_path
+        )
         self.result.value = view._repr_html_()
 
     def exclude(self) -> list[str]:
@@ -178,17 +215,22 @@ class SnapshotBrowser:
 
     def _show(self, snapshot_id: str | None) -> None:
         if snapshot_id is None:
-            self.details.value = "<i>No snapshots yet: %mlvc commit -m \"message\" makes one.</i>"
+            self.details.value = '<i>No snapshots yet: %mlvc commit -m "message" makes one.</i>'
             self.variables.options = []
             return
         snap = self.repo.show(snapshot_id, self.notebook_path)
         self.details.value = _details_html(snap)
         self.variables.options = [
-            (f"{name}  ·  {info.type}  ·  {one_line(info.text, 40)}", name) for name, info in sorted(snap.variables.items())
+            (f"{name}  ·  {info.type}  ·  {one_line(info.text, 40)}", name)
+            for name, info in sorted(snap.variables.items())
         ]
 
     def _label(self, snap: Any, is_head: bool) -> str:
-        parts = [snap.short_id, format_time(snap.created_at), one_line(snap.message, 50) or ("(auto)" if snap.auto else "")]
+        parts = [
+            snap.short_id,
+            format_time(snap.created_at),
+            one_line(snap.message, 50) or ("(auto)" if snap.auto else ""),
+        ]
         refs = ([snap.branch] if snap.branch else []) + list(snap.tags)
         if refs:
             parts.append("[" + ", ".join(refs) + "]")
@@ -221,9 +263,21 @@ class SnapshotBrowser:
 
 def _details_html(snap: Any) -> str:
     view = SnapshotView(snap)
-    rows = [(k, v) for k, v in view.header_rows() if k in ("message", "time", "branch", "tags", "metrics", "size", "notebook", "auto", "trust")]
-    body = "".join(f"<tr><th style='text-align:left;padding-right:8px'>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    rows = [
+        (k, v)
+        for k, v in view.header_rows()
+        if k
+        in ("message", "time", "branch", "tags", "metrics", "size", "notebook", "auto", "trust")
+    ]
+    body = "".join(
+        f"<tr><th style='text-align:left;padding-right:8px'>{esc(k)}</th><td>{esc(v)}</td></tr>"
+        for k, v in rows
+    )
     skipped = ""
     if snap.skipped:
-        skipped = "<div>skipped: " + esc(", ".join(f"{k} ({v})" for k, v in snap.skipped.items())) + "</div>"
+        skipped = (
+            "<div>skipped: "
+            + esc(", ".join(f"{k} ({v})" for k, v in snap.skipped.items()))
+            + "</div>"
+        )
     return f"<table>{body}</table>{skipped}"

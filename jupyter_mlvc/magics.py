@@ -36,7 +36,18 @@ from .notebook_locator import from_hints, from_server
 from .progress import Progress
 from .render import LogView, RefsView, RestoreView, SnapshotView, StatusView, commit_summary
 
-COMMANDS = ("commit", "log", "show", "status", "checkout", "branch", "tag", "trust", "browse", "help")
+COMMANDS = (
+    "commit",
+    "log",
+    "show",
+    "status",
+    "checkout",
+    "branch",
+    "tag",
+    "trust",
+    "browse",
+    "help",
+)
 
 _METRIC = re.compile(r"^(?P<name>[A-Za-z_][\w.\-/]*)=(?P<value>.+)$")
 
@@ -50,6 +61,8 @@ class _Parser(MagicArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any):
         kwargs.setdefault("add_help", True)
+        # The plain formatter: IPython's adds a "%" to a prog that already has one.
+        kwargs.setdefault("formatter_class", argparse.HelpFormatter)
         super().__init__(*args, **kwargs)
 
     def one_line_usage(self) -> str:
@@ -114,14 +127,18 @@ def build_parser() -> _Parser:
         description="Message, time, parents, branch and tags, variables, skipped variables, "
         "metrics and environment of a snapshot.",
     )
-    p.add_argument("ref", nargs="?", default="HEAD", help="id, prefix, HEAD~N, branch or tag (default HEAD)")
+    p.add_argument(
+        "ref", nargs="?", default="HEAD", help="id, prefix, HEAD~N, branch or tag (default HEAD)"
+    )
 
     p = sub.add_parser(
         "status",
         help="what changed since HEAD",
         description="Variables added, changed and removed since HEAD (or REF). Writes nothing.",
     )
-    p.add_argument("ref", nargs="?", default="HEAD", help="compare with this snapshot (default HEAD)")
+    p.add_argument(
+        "ref", nargs="?", default="HEAD", help="compare with this snapshot (default HEAD)"
+    )
 
     p = sub.add_parser(
         "checkout",
@@ -131,7 +148,9 @@ def build_parser() -> _Parser:
         "names, restore only those variables and leave the rest as they are.",
     )
     p.add_argument("ref", help="id, prefix, HEAD~N, branch or tag")
-    p.add_argument("names", nargs="*", metavar="NAME", help="restore only these variables")
+    p.add_argument(
+        "names", nargs="*", default=[], metavar="NAME", help="restore only these variables"
+    )
     p.add_argument("--no-save", action="store_true", help="do not commit the current state first")
 
     p = sub.add_parser(
@@ -161,8 +180,12 @@ def build_parser() -> _Parser:
         "all or some variables; compare a snapshot with the current state.",
     )
 
-    p = sub.add_parser("help", help="this help", description="Show the usage of %mlvc or of one command.")
-    p.add_argument("topic", nargs="?", choices=[c for c in COMMANDS if c != "help"], metavar="COMMAND")
+    p = sub.add_parser(
+        "help", help="this help", description="Show the usage of %mlvc or of one command."
+    )
+    p.add_argument(
+        "topic", nargs="?", choices=[c for c in COMMANDS if c != "help"], metavar="COMMAND"
+    )
     parser._subcommands = sub  # type: ignore[attr-defined]
     return parser
 
@@ -208,12 +231,16 @@ def parse_metrics(items: list[str]) -> dict[str, float]:
 class MlvcMagics(Magics):
     """``%mlvc``: commit, inspect and restore the kernel's state."""
 
+    shell: Any  # always set: the magic is registered on a shell
+
     def __init__(self, shell: Any):
         super().__init__(shell=shell)
         self.settings = MLVC(parent=shell)
         shell.configurables.append(self.settings)
         self.parser = build_parser()
-        self._server_notebook: Path | None | bool = False  # False: not asked yet
+        self._opened: list[Any] = []
+        self._server_notebook: Path | None = None
+        self._asked_server = False
 
     # -- the magic -------------------------------------------------------------------
 
@@ -222,7 +249,9 @@ class MlvcMagics(Magics):
         try:
             argv = arg_split(line, posix=True, strict=True)
         except ValueError as e:
-            raise UsageError(f"{e} in %mlvc {line.strip()} (put a message with quotes in double quotes)")
+            raise UsageError(
+                f"{e} in %mlvc {line.strip()} (put a message with quotes in double quotes)"
+            )
         if not argv:
             print(full_help(self.parser))
             return None
@@ -231,13 +260,20 @@ class MlvcMagics(Magics):
         except _HelpShown:
             return None
         if cell is not None and args.command != "commit":
-            raise UsageError(f"%%mlvc runs a cell only with commit, not {args.command}. Usage: %%mlvc commit -m MESSAGE")
+            raise UsageError(
+                f"%%mlvc runs a cell only with commit, not {args.command}. Usage: %%mlvc commit -m MESSAGE"
+            )
         handler: Callable[..., Any] = getattr(self, f"_cmd_{args.command}")
         try:
             return handler(args, cell) if args.command == "commit" else handler(args)
         except MlvcError as e:
             # The one place where the core's errors meet IPython: a line, no traceback.
             raise UsageError(str(e)) from None
+        finally:
+            # A store is opened per command, so a store made or moved meanwhile is seen.
+            for repo in self._opened:
+                repo.close()
+            self._opened.clear()
 
     # -- subcommands -----------------------------------------------------------------
 
@@ -273,7 +309,9 @@ class MlvcMagics(Magics):
             print(self._no_store_yet())
             return
         if args.n is not None and args.n < 1:
-            raise UsageError("-n takes a positive number. Usage: %mlvc log [-n N] [--all] [--no-auto]")
+            raise UsageError(
+                "-n takes a positive number. Usage: %mlvc log [-n N] [--all] [--no-auto]"
+            )
         nb_path = self.notebook_path()
         frame = repo.log(
             _str(nb_path),
@@ -293,7 +331,10 @@ class MlvcMagics(Magics):
             print(self._no_store_yet())
             return
         status = repo.status(
-            self.shell.user_ns, args.ref, exclude=self.exclude(), notebook_path=_str(self.notebook_path())
+            self.shell.user_ns,
+            args.ref,
+            exclude=self.exclude(),
+            notebook_path=_str(self.notebook_path()),
         )
         display(StatusView(status, base_label=args.ref))
 
@@ -322,27 +363,40 @@ class MlvcMagics(Magics):
         repo = self.repo(required=True)
         nb = _str(self.notebook_path())
         if args.name is None:
-            display(RefsView(repo.branches(nb), current=repo.current_branch(nb), kind="branches"))
+            head = repo.head(nb)
+            display(
+                RefsView(
+                    repo.branches(nb),
+                    current=repo.current_branch(nb),
+                    head=head.id if head is not None else None,
+                    kind="branches",
+                )
+            )
             return
-        repo.branch(args.name, args.ref, notebook_path=nb)
-        target = repo.resolve(args.name, nb)
-        print(f"Branch {args.name} at {target[:8]}; the next commit goes on {repo.current_branch(nb) or args.name}.")
+        target = repo.branch(args.name, args.ref, notebook_path=nb)
+        current = repo.current_branch(nb)
+        if current == args.name:
+            print(f"Started branch {args.name} at {target[:8]}; the next commit goes on it.")
+        else:
+            print(
+                f"Created branch {args.name} at {target[:8]}; HEAD stays "
+                f"{'on ' + current if current else 'detached'} (%mlvc checkout {args.name} switches)."
+            )
 
     def _cmd_tag(self, args: argparse.Namespace) -> None:
         repo = self.repo(required=True)
         nb = _str(self.notebook_path())
-        repo.tag(args.name, args.ref, notebook_path=nb)
-        print(f"Tagged {repo.resolve(args.name, nb)[:8]} as {args.name}.")
+        target = repo.tag(args.name, args.ref, notebook_path=nb)
+        print(f"Tagged {target[:8]} as {args.name}.")
 
     def _cmd_trust(self, args: argparse.Namespace) -> None:
         repo = self.repo(required=True)
         if args.ref is None:
-            repo.trust(None)
-            print(f"Trusted every snapshot in {repo.path}.")
+            n = len(repo.trust(None))
+            print(f"Trusted every snapshot in {repo.path} ({n}).")
             return
-        full = repo.resolve(args.ref, _str(self.notebook_path()))
-        repo.trust(full)
-        print(f"Trusted {full[:8]}.")
+        trusted = repo.trust(args.ref, _str(self.notebook_path()))
+        print(f"Trusted {trusted[0][:8]}.")
 
     def _cmd_browse(self, args: argparse.Namespace) -> None:
         display(self.browser().widget)
@@ -359,7 +413,7 @@ class MlvcMagics(Magics):
         """A :class:`~jupyter_mlvc.browser.SnapshotBrowser` on this kernel's namespace."""
         from .browser import SnapshotBrowser
 
-        repo = self.repo(required=True)
+        repo = self.repo(required=True, keep=True)
         nb_path = self.notebook_path()
         return SnapshotBrowser(
             repo,
@@ -378,8 +432,12 @@ class MlvcMagics(Magics):
         nb_path = self.notebook_path()
         return nb_path.parent if nb_path is not None else Path.cwd()
 
-    def repo(self, *, create: bool = False, required: bool = False) -> Any:
-        """The store for this notebook; created on demand by a commit."""
+    def repo(self, *, create: bool = False, required: bool = False, keep: bool = False) -> Any:
+        """The store for this notebook; created on demand by a commit.
+
+        It is closed when the running command ends, unless ``keep`` (the browser
+        holds its store for as long as it is shown).
+        """
         from .repo import Repo
 
         folder = self.store_folder()
@@ -389,6 +447,8 @@ class MlvcMagics(Magics):
             print(f"Created a store in {repo.path}")
         if repo is None and required:
             raise UsageError(self._no_store_yet())
+        if repo is not None and not keep:
+            self._opened.append(repo)
         return repo
 
     def _no_store_yet(self) -> str:
@@ -404,13 +464,16 @@ class MlvcMagics(Magics):
         found = from_hints(self.shell.user_ns, os.environ, Path.cwd())
         if found is not None:
             return found
-        if self._server_notebook is False:
+        if not self._asked_server:
             # Asking the servers costs a request: once per session is enough.
+            self._asked_server = True
             connection_file = _connection_file(self.shell)
             self._server_notebook = (
-                from_server(connection_file, timeout=self.settings.server_timeout) if connection_file else None
+                from_server(connection_file, timeout=self.settings.server_timeout)
+                if connection_file
+                else None
             )
-        return self._server_notebook or None
+        return self._server_notebook
 
     def notebook_content(self, nb_path: Path | None) -> tuple[dict[str, Any] | None, str | None]:
         """The notebook to store and where it came from: ``editor``, ``saved`` or ``history``."""
@@ -435,7 +498,9 @@ class MlvcMagics(Magics):
         import nbformat
 
         inputs = list(self.shell.history_manager.input_hist_raw[1:])
-        cells = [nbformat.v4.new_code_cell(source=src.rstrip("\n")) for src in inputs if src.strip()]
+        cells = [
+            nbformat.v4.new_code_cell(source=src.rstrip("\n")) for src in inputs if src.strip()
+        ]
         nb = nbformat.v4.new_notebook(cells=cells)
         nb.metadata["language_info"] = {"name": "python", "version": sys.version.split()[0]}
         return nb
@@ -468,8 +533,10 @@ class MlvcMagics(Magics):
 MlvcMagics.mlvc.__doc__ = full_help()
 
 
-def _str(path: Path | None) -> str | None:
-    return os.fspath(path) if path is not None else None
+def _str(path: Path | None) -> str:
+    # "" is the store's name for "no notebook" (a terminal session); None would
+    # mean "the notebook of the latest snapshot" to the core.
+    return os.fspath(path) if path is not None else ""
 
 
 def _connection_file(shell: Any) -> str | None:
@@ -483,10 +550,37 @@ def _connection_file(shell: Any) -> str | None:
         return None
 
 
+def _views() -> dict[type, Callable[[Any], Any]]:
+    """The core's result types and the view that renders each (for the Python API's results)."""
+    from .snapshot import RestoreReport, Snapshot, Status
+
+    return {Snapshot: SnapshotView, Status: StatusView, RestoreReport: RestoreView}
+
+
+def _register_formatters(ipython: Any) -> None:
+    formatters = ipython.display_formatter.formatters
+    for cls, view in _views().items():
+        formatters["text/html"].for_type(cls, lambda obj, view=view: view(obj)._repr_html_())
+        formatters["text/plain"].for_type(
+            cls, lambda obj, p, cycle, view=view: p.text(view(obj).text())
+        )
+
+
+def _unregister_formatters(ipython: Any) -> None:
+    formatters = ipython.display_formatter.formatters
+    for cls in _views():
+        for mime in ("text/html", "text/plain"):
+            try:
+                formatters[mime].pop(cls)
+            except KeyError:
+                pass
+
+
 def load_ipython_extension(ipython: Any) -> None:
     if "MlvcMagics" in ipython.magics_manager.registry:
         return
     ipython.register_magics(MlvcMagics)
+    _register_formatters(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -495,3 +589,4 @@ def unload_ipython_extension(ipython: Any) -> None:
         ipython.magics_manager.magics[kind].pop("mlvc", None)
     if magics is not None and magics.settings in ipython.configurables:
         ipython.configurables.remove(magics.settings)
+    _unregister_formatters(ipython)

@@ -54,7 +54,11 @@ def locate_notebook(
 
 def from_hints(user_ns: Mapping[str, Any], env: Mapping[str, str], cwd: Path) -> Path | None:
     """The notebook named by VS Code's or jupyter_server's hints, if any."""
-    for hint in (user_ns.get("__vsc_ipynb_file__"), user_ns.get("__session__"), env.get("JPY_SESSION_NAME")):
+    for hint in (
+        user_ns.get("__vsc_ipynb_file__"),
+        user_ns.get("__session__"),
+        env.get("JPY_SESSION_NAME"),
+    ):
         if isinstance(hint, str) and hint:
             path = _resolve(hint, cwd)
             if path is not None:

@@ -127,6 +127,18 @@ def _rebuild_astype(arr, dtype):
     return arr.astype(dtype)
 
 
+def _rebuild_array(buffer, dtype, shape, order, writeable):
+    import numpy as np
+
+    arr = np.ndarray(shape, dtype=dtype, buffer=buffer, order=order)
+    if not writeable:
+        arr.flags.writeable = False
+    elif not arr.flags.writeable:
+        # in-band buffers of small arrays come back as bytes: give the array its own memory
+        arr = arr.copy(order=order)
+    return arr
+
+
 def _rebuild_view(root, offset, shape, strides, dtype, writeable):
     import numpy as np
 
@@ -195,11 +207,13 @@ class Pickler(cloudpickle.Pickler):
             if obj.dtype.kind in "mM" and not obj.dtype.isnative:
                 # numpy's own pickle drops the byte order of datetime dtypes.
                 return (_rebuild_astype, (obj.astype(obj.dtype.newbyteorder("=")), obj.dtype.str))
-            if obj.base is not None:
+            if obj.dtype.hasobject:
+                return NotImplemented
+            if isinstance(obj.base, self._ndarray):
                 reduced = self._reduce_view(obj)
                 if reduced is not None:
                     return reduced
-            return NotImplemented
+            return self._reduce_array(obj)
         if self._torch is not None and (t.__module__.startswith("torch") or t is torch_support.StorageRef):
             reduced = torch_support.reduce(self, obj)
             if reduced is not NotImplemented:
@@ -208,6 +222,25 @@ class Pickler(cloudpickle.Pickler):
         if reason is not None:
             raise Unserializable(reason)
         return super().reducer_override(obj)
+
+    def _reduce_array(self, arr):
+        # The same reduction for an array that owns its memory and for one restored
+        # from a buffer, so that a restored array pickles to the very same bytes (and
+        # hash) as the original: status after a checkout is clean.
+        if arr.flags.c_contiguous:
+            order = "C"
+        elif arr.flags.f_contiguous:
+            order = "F"
+        else:
+            return NotImplemented
+        try:
+            buf = pickle.PickleBuffer(arr)
+        except (BufferError, ValueError, TypeError):
+            if arr.dtype.kind not in "mM":
+                return NotImplemented
+            # datetimes do not export a buffer: their bytes do, as integers of the same size
+            buf = pickle.PickleBuffer(arr.view(f"i{arr.dtype.itemsize}"))
+        return (_rebuild_array, (buf, arr.dtype, arr.shape, order, bool(arr.flags.writeable)))
 
     def _reduce_view(self, arr):
         root = arr

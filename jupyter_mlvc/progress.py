@@ -86,7 +86,7 @@ class Progress:
     def _text(self, elapsed: float) -> str:
         text = f"{self.label}… {elapsed:.1f} s"
         if self._total:
-            text += f" ({int(self._done or 0)}/{int(self._total)})"
+            text += f" {self._fraction(elapsed):.0%}"
         return text
 
     def _render(self) -> None:

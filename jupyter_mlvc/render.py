@@ -69,7 +69,7 @@ def format_bytes(n: float | None) -> str:
 def format_duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     return f"{minutes} min {secs} s"
 
 
@@ -78,7 +78,7 @@ def format_time(value: Any) -> str:
     if value is None:
         return ""
     if hasattr(value, "to_pydatetime"):
-        value = value.to_pydatetime()
+        value = value.to_pydatetime(warn=False)
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
@@ -126,7 +126,9 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Iterable[int] = ()) -> str:
+def text_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], right: Iterable[int] = ()
+) -> str:
     """A plain text table with aligned columns; ``right`` lists right-aligned columns."""
     right = set(right)
     widths = [len(h) for h in headers]
@@ -135,7 +137,9 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Ite
             widths[i] = max(widths[i], len(cell))
 
     def fmt(row: Sequence[str]) -> str:
-        cells = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(row)]
+        cells = [
+            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(row)
+        ]
         return "  ".join(cells).rstrip()
 
     lines = [fmt(headers), fmt(["-" * w for w in widths])]
@@ -143,14 +147,23 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Ite
     return "\n".join(lines)
 
 
-def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Iterable[int] = (), row_classes: Sequence[str] | None = None) -> str:
+def html_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: Iterable[int] = (),
+    row_classes: Sequence[str] | None = None,
+) -> str:
     """An HTML table; every header and cell is escaped here."""
     right = set(right)
-    head = "".join(f'<th class="{"num" if i in right else ""}">{esc(h)}</th>' for i, h in enumerate(headers))
+    head = "".join(
+        f'<th class="{"num" if i in right else ""}">{esc(h)}</th>' for i, h in enumerate(headers)
+    )
     body = []
     for r, row in enumerate(rows):
         cls = f' class="{esc(row_classes[r])}"' if row_classes else ""
-        cells = "".join(f'<td class="{"num" if i in right else ""}">{esc(c)}</td>' for i, c in enumerate(row))
+        cells = "".join(
+            f'<td class="{"num" if i in right else ""}">{esc(c)}</td>' for i, c in enumerate(row)
+        )
         body.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -217,12 +230,23 @@ class SnapshotView(View):
             rows.append(("branch", s.branch))
         if s.tags:
             rows.append(("tags", ", ".join(s.tags)))
-        if s.notebook_path:
+        if s.notebook_path or s.has_notebook:
+            where = s.notebook_path or "(no notebook file)"
             source = f" ({s.notebook_source})" if s.notebook_source else ""
-            rows.append(("notebook", f"{s.notebook_path}{source}" if s.has_notebook else f"{s.notebook_path} (content not stored)"))
+            rows.append(
+                (
+                    "notebook",
+                    f"{where}{source}" if s.has_notebook else f"{where} (content not stored)",
+                )
+            )
         if s.metrics:
             rows.append(("metrics", format_metrics(s.metrics)))
-        rows.append(("size", f"{_plural(s.n_variables or len(s.variables), 'variable')}, {format_bytes(s.nbytes)}"))
+        rows.append(
+            (
+                "size",
+                f"{_plural(s.n_variables or len(s.variables), 'variable')}, {format_bytes(s.nbytes)}",
+            )
+        )
         if s.auto:
             rows.append(("auto", "made automatically"))
         if not s.trusted:
@@ -246,10 +270,17 @@ class SnapshotView(View):
         return rows
 
     def text(self) -> str:
-        out = [f"{k + ':':<10}{one_line(v, 200) if k != 'message' else v}" for k, v in self.header_rows()]
+        out = [
+            f"{k + ':':<10}{one_line(v, 200) if k != 'message' else v}"
+            for k, v in self.header_rows()
+        ]
         variables = self._variable_rows()
         if variables:
-            out += ["", "variables:", _indent(text_table(["name", "type", "summary", "size"], variables, right=[3]))]
+            out += [
+                "",
+                "variables:",
+                _indent(text_table(["name", "type", "summary", "size"], variables, right=[3])),
+            ]
         if self.snapshot.skipped:
             out += ["", "skipped:"] + [f"  {k}: {v}" for k, v in self.snapshot.skipped.items()]
         env = self._environment_rows()
@@ -258,13 +289,21 @@ class SnapshotView(View):
         return "\n".join(out)
 
     def html(self) -> str:
-        header = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in self.header_rows())
+        header = "".join(
+            f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in self.header_rows()
+        )
         parts = [f"<table>{header}</table>"]
         variables = self._variable_rows()
         if variables:
-            parts.append("<h4>Variables</h4>" + html_table(["name", "type", "summary", "size"], variables, right=[3]))
+            parts.append(
+                "<h4>Variables</h4>"
+                + html_table(["name", "type", "summary", "size"], variables, right=[3])
+            )
         if self.snapshot.skipped:
-            parts.append("<h4>Skipped</h4>" + html_table(["name", "reason"], list(map(list, self.snapshot.skipped.items()))))
+            parts.append(
+                "<h4>Skipped</h4>"
+                + html_table(["name", "reason"], list(map(list, self.snapshot.skipped.items())))
+            )
         env = self._environment_rows()
         if env:
             parts.append("<h4>Environment</h4>" + html_table(["", ""], env))
@@ -289,7 +328,7 @@ class LogView(View):
     def _table(self) -> tuple[list[str], list[list[str]], list[int]]:
         metrics = self.metric_columns()
         headers = ["id", "time", "message", "branch", "tags"]
-        if self.show_notebook and "notebook_path" in self.frame.columns:
+        if self.show_notebook and "notebook" in self.frame.columns:
             headers.append("notebook")
         headers += ["vars", "size", *metrics]
         rows = []
@@ -308,7 +347,7 @@ class LogView(View):
                 ", ".join(map(str, tags)),
             ]
             if "notebook" in headers:
-                row.append(str(rec.get("notebook_path") or ""))
+                row.append(str(rec.get("notebook") or "(no notebook)"))
             row += [_count(rec.get("n_variables")), format_bytes(rec.get("nbytes"))]
             row += [format_metric(rec.get(m)) for m in metrics]
             rows.append(row)
@@ -378,7 +417,10 @@ class StatusView(View):
         if rows and self.status.base is not None:
             parts.append(html_table(["", "variable"], rows, row_classes=[r[0] for r in rows]))
         if self.status.skipped:
-            parts.append("<h4>Skipped</h4>" + html_table(["name", "reason"], list(map(list, self.status.skipped.items()))))
+            parts.append(
+                "<h4>Skipped</h4>"
+                + html_table(["name", "reason"], list(map(list, self.status.skipped.items())))
+            )
         return "".join(parts)
 
 
@@ -408,7 +450,9 @@ class RestoreView(View):
             head += f", {format_duration(self.seconds)}"
         lines = [head]
         if r.saved is not None:
-            lines.append(f"Saved the previous state first as {r.saved.short_id} ({r.saved.message}).")
+            lines.append(
+                f"Saved the previous state first as {r.saved.short_id} ({r.saved.message})."
+            )
         if r.restored:
             lines.append("restored: " + _names(r.restored, 20))
         if r.removed:
@@ -426,16 +470,32 @@ class RestoreView(View):
 
     def html(self) -> str:
         lines = self.lines()
-        return f"<p><b>{esc(lines[0])}</b></p>" + "".join(f"<div>{esc(line)}</div>" for line in lines[1:])
+        return f"<p><b>{esc(lines[0])}</b></p>" + "".join(
+            f"<div>{esc(line)}</div>" for line in lines[1:]
+        )
 
 
 class RefsView(View):
     """Branches (the current one marked) or tags, with the snapshot each points at."""
 
-    def __init__(self, refs: Mapping[str, str], *, current: str | None = None, kind: str = "branches"):
+    def __init__(
+        self,
+        refs: Mapping[str, str],
+        *,
+        current: str | None = None,
+        head: str | None = None,
+        kind: str = "branches",
+    ):
         self.refs = dict(refs)
         self.current = current
+        self.head = head
         self.kind = kind
+
+    def note(self) -> str:
+        """Where HEAD is when it is on no branch."""
+        if self.kind == "branches" and self.current is None and self.head:
+            return f"HEAD is detached at {self.head[:8]} (not on a branch)."
+        return ""
 
     def _rows(self) -> list[list[str]]:
         return [
@@ -444,11 +504,20 @@ class RefsView(View):
         ]
 
     def text(self) -> str:
-        if not self.refs:
-            return f"No {self.kind} yet."
-        return "\n".join(f"{mark or ' '} {name}  {target}" for mark, name, target in self._rows())
+        lines = [f"{mark or ' '} {name}  {target}" for mark, name, target in self._rows()] or [
+            f"No {self.kind} yet."
+        ]
+        if self.note():
+            lines.append(self.note())
+        return "\n".join(lines)
 
     def html(self) -> str:
-        if not self.refs:
-            return f"<p>No {esc(self.kind)} yet.</p>"
-        return html_table(["", self.kind[:-1] if self.kind.endswith("s") else self.kind, "snapshot"], self._rows())
+        table = (
+            html_table(
+                ["", self.kind[:-1] if self.kind.endswith("s") else self.kind, "snapshot"],
+                self._rows(),
+            )
+            if self.refs
+            else f"<p>No {esc(self.kind)} yet.</p>"
+        )
+        return table + (f"<p>{esc(self.note())}</p>" if self.note() else "")

@@ -21,9 +21,15 @@ PROPS = settings(
 )
 
 
-def round_trip(repo, ns):
+def round_trip(repo, ns, unstable=()):
     snap = repo.commit(ns, "property")
-    return repo.checkout(snap.id)
+    out = repo.checkout(snap.id)
+    # A restored state hashes like the original: nothing shows as changed after a checkout.
+    # ``unstable`` names the few values that re-pickle to other bytes once loaded (reported
+    # as changed: a needless reload, never a wrong value).
+    status = repo.status(out, snap.id)
+    assert sorted(status.changed) == sorted(unstable) and not status.added and not status.removed, status
+    return out
 
 
 dtypes = st.one_of(
@@ -79,7 +85,7 @@ def test_object_structured_masked_and_zero_d(repo):
         "zero_d": np.array(3.5),
         "scalar": np.float32(1.25),
     }
-    out = round_trip(repo, ns)
+    out = round_trip(repo, ns, unstable=["masked"])
     for name in ns:
         assert same(out[name], ns[name]), name
 
@@ -88,10 +94,10 @@ def test_object_structured_masked_and_zero_d(repo):
 @given(
     hpd.data_frames(
         [
-            hpd.column("i", dtype=np.int64),
-            hpd.column("f", dtype=np.float64),
-            hpd.column("s", elements=st.text(max_size=5)),
-            hpd.column("b", dtype=bool),
+            hpd.column("ints", dtype=np.int64),
+            hpd.column("floats", dtype=np.float64),
+            hpd.column("text", elements=st.text(max_size=3)),
+            hpd.column("flags", dtype=bool),
         ],
         index=hpd.range_indexes(max_size=30),
     )
@@ -115,7 +121,9 @@ def test_pandas_special_dtypes(repo):
     )
     df.attrs["source"] = "lab"
     series = pd.Series([1.5, None, 3.0], name="s", dtype="Float64")
-    out = round_trip(repo, {"df": df, "series": series})
+    # pandas shares some internal strings (datetime units) between objects in the original
+    # frame but not in a loaded one, so this frame re-pickles to other bytes: "changed".
+    out = round_trip(repo, {"df": df, "series": series}, unstable=["df"])
     assert same(out["df"], df) and out["df"].attrs == {"source": "lab"}
     assert same(out["series"], series)
 

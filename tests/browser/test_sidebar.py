@@ -1,0 +1,173 @@
+"""The sidebar end to end: a real JupyterLab, a real kernel, a real Chromium."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import ARTIFACTS, Lab
+
+pytestmark = pytest.mark.browser
+
+SIDEBAR_TAB = '.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="jp-mlvc-sidebar"]'
+IDLE = '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
+
+
+def open_notebook(lab: Lab, page: Page, name: str) -> None:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, lab.root / name)
+    page.goto(f"{lab.url}/lab/tree/{name}?reset&token={lab.token}")
+    page.wait_for_selector("#jp-main-dock-panel")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell .cm-content")
+    expect(page.locator(".jp-NotebookPanel .jp-Toolbar-kernelName")).to_contain_text("Python", timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=60_000)
+
+
+def cells(page: Page):
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+
+
+def type_in_last_cell(page: Page, code: str) -> None:
+    editor = cells(page).last.locator(".cm-content")
+    editor.click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.insert_text(code)
+
+
+def run_cell(page: Page, code: str) -> str:
+    """Type ``code`` into the last cell, run it, wait for it to finish; its output text."""
+    index = cells(page).count() - 1
+    type_in_last_cell(page, code)
+    page.keyboard.press("Shift+Enter")
+    cell = cells(page).nth(index)
+    expect(cell.locator(".jp-InputArea-prompt")).to_have_text(re.compile(r"\[\d+\]"), timeout=60_000)
+    outputs = cell.locator(".jp-OutputArea-output")
+    return "\n".join(outputs.all_inner_texts())
+
+
+def open_sidebar(page: Page) -> None:
+    page.click(SIDEBAR_TAB)
+    expect(page.locator("#jp-mlvc-sidebar")).to_be_visible()
+
+
+def items(page: Page):
+    return page.locator("#jp-mlvc-sidebar .jp-mlvc-item")
+
+
+def test_restore_one_variable_from_the_sidebar(lab: Lab, page: Page):
+    open_notebook(lab, page, "analysis.ipynb")
+    run_cell(page, '%load_ext jupyter_mlvc\nx = 1\ny = "first"')
+    assert "Committed" in run_cell(page, "%mlvc commit -m one")
+    run_cell(page, 'x = 2\ny = "second"')
+    assert "Committed" in run_cell(page, "%mlvc commit -m two")
+
+    open_sidebar(page)
+    expect(items(page)).to_have_count(2)
+    expect(items(page).locator(".jp-mlvc-message")).to_have_text(["two", "one"])
+    expect(items(page).first.locator(".jp-mlvc-badge.jp-mlvc-head")).to_have_text("HEAD")
+
+    # A commit from a cell shows up by itself, without pressing Refresh.
+    run_cell(page, "z = [1, 2, 3]\n%mlvc commit -m three")
+    expect(items(page).locator(".jp-mlvc-message")).to_have_text(["three", "two", "one"], timeout=5_000)
+
+    items(page).filter(has_text="one").click()
+    details = page.locator("#jp-mlvc-sidebar .jp-mlvc-details")
+    expect(details.locator('tr[data-name="x"] .jp-mlvc-summary')).to_contain_text("1")
+    expect(details.locator('tr[data-name="y"]')).to_contain_text("first")
+    expect(details.locator('tr[data-name="z"]')).to_have_count(0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#jp-mlvc-sidebar").screenshot(path=str(ARTIFACTS / "sidebar.png"))
+    page.screenshot(path=str(ARTIFACTS / "lab.png"))
+
+    details.get_by_label("Choose x").check()
+    details.get_by_role("button", name="Restore 1 chosen").click()
+    page.locator(".jp-Dialog").get_by_role("button", name="Restore").click()
+    notice = page.locator("#jp-mlvc-sidebar .jp-mlvc-notice-info")
+    expect(notice).to_contain_text("Kernel state restored")
+    expect(notice).to_contain_text("restored: x")
+
+    # Only x came back; y and z were left as they were.
+    assert run_cell(page, "print(x, y, z)").strip() == "1 second [1, 2, 3]"
+
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel", has_text="Theme").hover()
+    page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Dark").click()
+    page.wait_for_selector('body[data-jp-theme-light="false"]')
+    page.wait_for_timeout(500)
+    page.locator("#jp-mlvc-sidebar").screenshot(path=str(ARTIFACTS / "sidebar-dark.png"))
+    assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_commit_button_stores_unsaved_edits(lab: Lab, page: Page):
+    open_notebook(lab, page, "draft.ipynb")
+    run_cell(page, "w = 41 + 1")
+    # An edit that is neither run nor saved.
+    type_in_last_cell(page, "# unsaved edit 7f3a")
+    expect(page.locator(".jp-mod-dirty")).not_to_have_count(0)
+
+    open_sidebar(page)
+    expect(page.locator("#jp-mlvc-sidebar .jp-mlvc-first")).to_contain_text("%mlvc commit")
+    message = 'from the button <img src=x onerror="window.__xss=1">'
+    page.locator("#jp-mlvc-sidebar").get_by_role("button", name="Commit", exact=True).click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input").fill(message)
+    dialog.get_by_role("button", name="Commit").click()
+
+    expect(items(page)).to_have_count(1)
+    item = items(page).first
+    expect(item.locator(".jp-mlvc-message")).to_have_text(message)
+    expect(page.locator("#jp-mlvc-sidebar img")).to_have_count(0)
+    assert page.evaluate("window.__xss") is None
+    expect(page.locator("#jp-mlvc-sidebar .jp-mlvc-notice-info")).to_contain_text("Committed")
+
+    # The snapshot's notebook is the editor's, not the file on disk.
+    listing = lab.api("/mlvc/api/snapshots", path="draft.ipynb")
+    snap = listing["snapshots"][0]  # type: ignore[index]
+    assert snap["message"] == message and snap["notebook_source"] == "editor"
+    nb = lab.api(f"/mlvc/api/snapshots/{snap['id']}/notebook", path="draft.ipynb")
+    sources = [cell["source"] for cell in nb["cells"]]  # type: ignore[index]
+    assert "# unsaved edit 7f3a" in sources
+    assert "unsaved edit" not in (lab.root / "draft.ipynb").read_text()
+    detail = lab.api(f"/mlvc/api/snapshots/{snap['id']}", path="draft.ipynb")
+    assert detail["variables"]["w"]["summary"]["repr"] == "42"  # type: ignore[index]
+    assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_restore_notebook_and_view_a_snapshot(lab: Lab, page: Page):
+    open_notebook(lab, page, "story.ipynb")
+    run_cell(page, "%load_ext jupyter_mlvc\na = 'kept'\n%mlvc commit -m 'first draft'")
+    type_in_last_cell(page, "# second draft only")
+
+    open_sidebar(page)
+    items(page).filter(has_text="first draft").click()
+    details = page.locator("#jp-mlvc-sidebar .jp-mlvc-details")
+
+    # Read-only view of the snapshot's notebook in the main area.
+    details.get_by_role("button", name="View notebook").click()
+    viewer = page.locator(".jp-mlvc-viewer")
+    expect(viewer.locator(".jp-Cell").first).to_contain_text("first draft")
+    # The cell that made the commit was the only one when it ran.
+    expect(viewer.locator(".jp-Cell")).to_have_count(1)
+    source = viewer.locator(".cm-content").first
+    expect(source).to_have_attribute("aria-readonly", "true")
+    source.click()
+    page.keyboard.type("typed")
+    expect(source).not_to_contain_text("typed")
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="story.ipynb").first.click()
+
+    details.get_by_role("button", name="Restore notebook").click()
+    page.locator(".jp-Dialog").get_by_role("button", name="Restore").click()
+    expect(page.locator("#jp-mlvc-sidebar .jp-mlvc-notice-info")).to_contain_text("Notebook restored")
+    # The editor holds the snapshot's content; the draft is in the new snapshot.
+    expect(cells(page)).to_have_count(1)
+    expect(page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")).not_to_contain_text("second draft only")
+    expect(items(page).first).to_contain_text("before restoring the notebook")
+    listing = lab.api("/mlvc/api/snapshots", path="story.ipynb")
+    saved = listing["snapshots"][0]  # type: ignore[index]
+    nb = lab.api(f"/mlvc/api/snapshots/{saved['id']}/notebook", path="story.ipynb")
+    assert "# second draft only" in [c["source"] for c in nb["cells"]]  # type: ignore[index]
+    assert not page.errors  # type: ignore[attr-defined]

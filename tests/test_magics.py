@@ -1,0 +1,608 @@
+"""The %mlvc magics, driven in a real IPython InteractiveShell."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from IPython.core.error import UsageError
+
+from jupyter_mlvc import Repo
+from jupyter_mlvc.live import write_live_notebook
+from jupyter_mlvc.magics import COMMANDS, MlvcMagics, parse_metrics
+
+
+def mlvc(shell, line: str):
+    return shell.run_line_magic("mlvc", line)
+
+
+def run(shell, code: str):
+    """Run a cell as a user would; fail the test if IPython reports an error."""
+    result = shell.run_cell(code, store_history=True)
+    assert result.success, result.error_in_exec or result.error_before_exec
+    return result
+
+
+def store(path: Path | None = None) -> Repo:
+    return Repo.open(path or Path.cwd())
+
+
+def magics(shell) -> MlvcMagics:
+    return shell.magics_manager.registry["MlvcMagics"]
+
+
+# -- loading and settings --------------------------------------------------------------
+
+
+def test_load_ext_registers_the_magic_and_its_settings(shell):
+    assert "mlvc" in shell.magics_manager.magics["line"]
+    assert "mlvc" in shell.magics_manager.magics["cell"]
+    run(shell, "%config MLVC.exclude = ['tmp_*']\n%config MLVC.log_limit = 3")
+    assert magics(shell).settings.exclude == ["tmp_*"]
+    assert magics(shell).settings.log_limit == 3
+    shell.run_line_magic("load_ext", "jupyter_mlvc")  # a second load changes nothing
+    assert sum(type(c).__name__ == "MLVC" for c in shell.configurables) == 1
+
+
+def test_unload_removes_the_magic(shell):
+    shell.run_line_magic("unload_ext", "jupyter_mlvc")
+    assert "mlvc" not in shell.magics_manager.magics["line"]
+    assert all(type(c).__name__ != "MLVC" for c in shell.configurables)
+    shell.run_line_magic("load_ext", "jupyter_mlvc")
+    assert "mlvc" in shell.magics_manager.magics["line"]
+
+
+def test_loadable_through_the_extensions_setting(tmp_path):
+    # As `c.InteractiveShellApp.extensions = ["jupyter_mlvc"]` in ipython_config.py would.
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env.pop("JPY_SESSION_NAME", None)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "IPython",
+            "--no-banner",
+            "--HistoryManager.hist_file=:memory:",
+            "--InteractiveShellApp.extensions=['jupyter_mlvc']",
+            "--MLVC.log_limit=7",
+            "-c",
+            "print(get_ipython().magics_manager.registry['MlvcMagics'].settings.log_limit)",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "7"
+
+
+# -- commit ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('commit -m "first try"', "first try"),
+        ("commit -m 'first try'", "first try"),
+        ('commit -m "don\'t stop"', "don't stop"),
+        ('commit --message="a <b> & c"', "a <b> & c"),
+        ("commit -m single", "single"),
+        ('commit -m "two  spaces"', "two  spaces"),
+    ],
+)
+def test_quoting(shell, line, message):
+    run(shell, "x = 1")
+    run(shell, f"%mlvc {line}")
+    assert store().head("").message == message
+
+
+def test_variables_expand_in_the_line(shell):
+    run(shell, "acc = 0.875\nname = 'baseline run'")
+    run(shell, '%mlvc commit -m "$name" --metric acc=$acc f1={acc/2}')
+    head = store().head("")
+    assert head.message == "baseline run"
+    assert head.metrics == {"acc": 0.875, "f1": 0.4375}
+
+
+def test_first_commit_creates_the_store_and_says_so(shell, capsys, tmp_path):
+    run(shell, "import numpy as np\nx = np.arange(5)\nf = open('data.txt', 'w')")
+    run(shell, '%mlvc commit -m "first"')
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"Created a store in {tmp_path / '.mlvc'}"
+    assert out[1].startswith("Committed ") and " on main: 1 variable (" in out[1]
+    assert "new, " in out[1] and out[1].endswith("; skipped: f (open file 'data.txt' (mode w))")
+    run(shell, "f.close()\ndel f")
+    run(shell, '%mlvc commit -m "second"')
+    assert "Created a store" not in capsys.readouterr().out
+    assert list(store().log("")["message"]) == ["second", "first"]
+
+
+def test_commit_records_values_metrics_only_and_exclude(shell):
+    run(shell, "a = [1, 2]\nb = 'bee'\ntmp_c = 3\nd = 4")
+    run(shell, "%mlvc commit -m m --metric acc=0.93 loss=1e-3 --exclude tmp_* d")
+    snap = store().head("")
+    assert set(snap.variables) == {"a", "b"}
+    assert snap.metrics == {"acc": 0.93, "loss": 0.001}
+    run(shell, "%mlvc commit -m only --only a d")
+    assert set(store().head("").variables) == {"a", "d"}
+    assert store().load("HEAD~1", "b", "") == "bee"
+
+
+def test_settings_exclude_applies_to_commits(shell):
+    run(shell, "%config MLVC.exclude = ['secret*']\nsecret_token = 'x'\nkept = 1")
+    run(shell, "%mlvc commit -m m")
+    assert set(store().head("").variables) == {"kept"}
+
+
+def test_ipython_hidden_names_are_not_committed_unless_rebound(shell):
+    shell.push({"pushed_by_kernel": 1}, interactive=False)  # hidden, like the kernel's own names
+    run(shell, "mine = 2")
+    run(shell, "%mlvc commit -m m")
+    assert set(store().head("").variables) == {"mine"}
+    run(shell, "pushed_by_kernel = 5")  # rebound by the user: now it is the user's
+    run(shell, "%mlvc commit -m m2")
+    assert set(store().head("").variables) == {"mine", "pushed_by_kernel"}
+
+
+def test_bad_metrics_are_usage_errors():
+    with pytest.raises(UsageError, match="NAME=NUMBER"):
+        parse_metrics(["acc"])
+    with pytest.raises(UsageError, match="not a number"):
+        parse_metrics(["acc=high"])
+    assert parse_metrics(["a.b=1", "c=-2.5"]) == {"a.b": 1.0, "c": -2.5}
+
+
+# -- the cell magic ------------------------------------------------------------------------
+
+
+def test_cell_magic_runs_the_cell_then_commits(shell, capsys):
+    run(
+        shell,
+        '%%mlvc commit -m "trained"\nimport numpy as np\nweights = np.ones(3) * 2\nweights.sum()',
+    )
+    out = capsys.readouterr().out
+    assert "6.0" in out  # the cell's result is shown as usual
+    snap = store().head("")
+    assert snap.message == "trained" and set(snap.variables) == {"weights"}
+    np.testing.assert_array_equal(store().load("HEAD", "weights", ""), np.full(3, 2.0))
+
+
+def test_cell_magic_with_a_failing_cell_commits_nothing(shell, capsys):
+    run(shell, "x = 1")
+    run(shell, '%mlvc commit -m "before"')
+    capsys.readouterr()
+    result = shell.run_cell('%%mlvc commit -m "broken"\ny = 2\n1 / 0')
+    captured = capsys.readouterr()
+    assert not result.success  # the cell fails, so "run all" stops here
+    assert "ZeroDivisionError" in captured.out + captured.err  # the error is shown as usual
+    assert "UsageError: The cell raised an error, so nothing was committed." in captured.err
+    assert shell.user_ns["y"] == 2  # what ran, ran
+    assert list(store().log("")["message"]) == ["before"]
+
+
+def test_cell_magic_only_commits(shell):
+    with pytest.raises(UsageError, match="only with commit"):
+        shell.run_cell_magic("mlvc", "log", "x = 1")
+
+
+# -- log, show, status ------------------------------------------------------------------------
+
+
+def commit_three(shell):
+    run(shell, "x = 1")
+    run(shell, '%mlvc commit -m "one" --metric acc=0.5')
+    run(shell, "x = 2")
+    run(shell, '%mlvc commit -m "two" --metric acc=0.75 f1=0.7')
+    run(shell, "x = 3")
+    run(shell, '%mlvc commit -m "three <script>" --metric acc=0.9')
+
+
+def test_log_is_a_table_with_metrics_as_columns(shell, capsys):
+    commit_three(shell)
+    capsys.readouterr()
+    run(shell, "%mlvc log")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "id",
+        "time",
+        "message",
+        "branch",
+        "tags",
+        "vars",
+        "size",
+        "acc",
+        "f1",
+    ]
+    assert [line.split()[3] for line in lines[2:]] == ["three", "two", "one"]
+    assert lines[3].split()[-2:] == ["0.75", "0.7"]
+    run(shell, "%mlvc log -n 1")
+    assert len(capsys.readouterr().out.splitlines()) == 3
+    run(shell, "%config MLVC.log_limit = 2\n%mlvc log")
+    assert len(capsys.readouterr().out.splitlines()) == 4
+
+
+def test_log_is_html_in_a_notebook(shell):
+    commit_three(shell)
+    shell.display_formatter.active_types = ["text/plain", "text/html"]
+    outputs = []
+    shell.display_pub.publish = lambda data, **kw: outputs.append(data)
+    run(shell, "%mlvc log")
+    html = outputs[-1]["text/html"]
+    assert "<table>" in html and ">acc</th>" in html and ">f1</th>" in html
+    assert "three &lt;script&gt;" in html and "<script>" not in html
+
+
+def test_log_all_lists_every_notebook(shell, capsys, tmp_path):
+    run(shell, "x = 1\n%mlvc commit -m terminal")
+    nb = tmp_path / "other.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), nb)
+    run(shell, f"__session__ = {str(nb)!r}\n%mlvc commit -m in-notebook")
+    capsys.readouterr()
+    run(shell, "%mlvc log")
+    assert "terminal" not in capsys.readouterr().out
+    run(shell, "%mlvc log --all")
+    out = capsys.readouterr().out
+    assert "terminal" in out and "in-notebook" in out and "other.ipynb" in out
+
+
+def test_log_and_status_before_any_commit(shell, capsys, tmp_path):
+    run(shell, "%mlvc log\n%mlvc status")
+    out = capsys.readouterr().out
+    assert out.count(f"No .mlvc store in {tmp_path} or above yet") == 2
+    assert not (tmp_path / ".mlvc").exists()
+
+
+def test_show(shell, capsys):
+    run(
+        shell,
+        "import pandas as pd\ndf = pd.DataFrame({'a': range(4), 'b': 1.5})\nf = open('data.txt', 'w')",
+    )
+    run(shell, '%mlvc commit -m "with a frame" --metric acc=0.9')
+    run(shell, "%mlvc tag good")
+    capsys.readouterr()
+    run(shell, "%mlvc show good")
+    out = capsys.readouterr().out
+    for expected in [
+        "message:  with a frame",
+        "branch:   main",
+        "tags:     good",
+        "acc=0.9",
+        "4 rows x 2 cols",
+        "f: open file",
+        "python:",
+        "parents:  (none)",
+        "notebook: (no notebook file) (history)",
+    ]:
+        assert expected in out, expected
+    run(shell, "%mlvc show")  # HEAD by default
+    assert "with a frame" in capsys.readouterr().out
+
+
+def test_status_reports_changes_and_writes_nothing(shell, capsys):
+    run(shell, "a = 1\nb = 2\nc = 3")
+    run(shell, "%mlvc commit -m base")
+    run(shell, "b = 20\ndel c\nd = 4")
+    before = len(store().log(""))
+    capsys.readouterr()
+    run(shell, "%mlvc status")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("(HEAD): 1 added, 1 changed, 1 removed, 1 unchanged.")
+    assert out[1:] == ["  + d", "  ~ b", "  - c"]
+    assert len(store().log("")) == before
+    run(shell, "%mlvc commit -m next\n%mlvc status")
+    assert "No changes since" in capsys.readouterr().out
+
+
+# -- checkout ------------------------------------------------------------------------------
+
+
+def test_checkout_restores_removes_later_variables_and_autocommits_first(shell, capsys):
+    run(
+        shell,
+        "import numpy as np, pandas as pd\narr = np.arange(6.0).reshape(2, 3)\ndf = pd.DataFrame({'a': [1, 2]})\nn = 1",
+    )
+    run(shell, '%mlvc commit -m "good"')
+    good = store().head("").id
+    originals = {"arr": shell.user_ns["arr"].copy(), "df": shell.user_ns["df"].copy(), "n": 1}
+    run(shell, "arr[0, 0] = -1\ndf['a'] = 0\nn = 2\nlater = 'made after'")
+    capsys.readouterr()
+    run(shell, f"%mlvc checkout {good[:8]}")
+    out = capsys.readouterr().out
+    ns = shell.user_ns
+    np.testing.assert_array_equal(ns["arr"], originals["arr"])
+    pd.testing.assert_frame_equal(ns["df"], originals["df"])
+    assert ns["n"] == 1 and "later" not in ns
+    log = store().log("")
+    assert log["message"][0] == f"auto: before checkout of {good[:8]}" and bool(log["auto"][0])
+    assert out.splitlines()[0].startswith(
+        f"Checked out {good[:8]} (main) \u201cgood\u201d: restored 3, removed 1"
+    )
+    assert f"Saved the previous state first as {log['short_id'][0]}" in out
+    assert "removed: later" in out
+    assert store().head("").id == good
+    # the auto commit kept the broken state: nothing was lost
+    assert store().load("HEAD~0", "n", "") == 1
+    assert store().load(log["id"][0], "later", "") == "made after"
+
+
+def test_checkout_of_a_clean_state_does_not_autocommit(shell):
+    run(shell, "x = 1\n%mlvc commit -m one\nx = 2\n%mlvc commit -m two")
+    run(shell, "%mlvc checkout HEAD~1")
+    assert shell.user_ns["x"] == 1
+    assert list(store().log("")["message"]) == ["two", "one"]
+
+
+def test_checkout_no_save(shell):
+    run(shell, "x = 1\n%mlvc commit -m one\nx = 99")
+    run(shell, "%mlvc checkout HEAD --no-save")
+    assert shell.user_ns["x"] == 1
+    assert list(store().log("")["message"]) == ["one"]
+    run(shell, "%config MLVC.save_before_checkout = False\nx = 98\n%mlvc checkout HEAD")
+    assert list(store().log("")["message"]) == ["one"]
+
+
+def test_partial_checkout_restores_only_named_variables(shell, capsys):
+    run(shell, "a = [1]\nb = {'k': 'v'}\nc = 3\n%mlvc commit -m base")
+    base = store().head("").id
+    run(shell, "a = [2]\nb = {}\nc = 30\nnew = 'stays'\n%mlvc commit -m later")
+    later = store().head("").id
+    capsys.readouterr()
+    run(shell, f"%mlvc checkout {base[:8]} a b")
+    out = capsys.readouterr().out
+    ns = shell.user_ns
+    assert ns["a"] == [1] and ns["b"] == {"k": "v"}
+    assert ns["c"] == 30 and ns["new"] == "stays"
+    assert "restored 2" in out and "HEAD did not move" in out
+    assert store().head("").id == later
+
+
+def test_checkout_unknown_variable(shell):
+    run(shell, "a = 1\n%mlvc commit -m base")
+    with pytest.raises(UsageError):
+        mlvc(shell, "checkout HEAD nope")
+
+
+def test_checkout_by_tag_and_branch(shell):
+    run(shell, "x = 'v1'\n%mlvc commit -m one\n%mlvc tag v1\nx = 'v2'\n%mlvc commit -m two")
+    run(shell, "%mlvc checkout v1")
+    assert shell.user_ns["x"] == "v1"
+    run(shell, "%mlvc checkout main")
+    assert shell.user_ns["x"] == "v2"
+
+
+# -- branch, tag, trust, help -------------------------------------------------------------------
+
+
+def test_branch_list_and_create(shell, capsys):
+    run(shell, "x = 1\n%mlvc commit -m one")
+    capsys.readouterr()
+    run(shell, "%mlvc branch")
+    assert capsys.readouterr().out.split() == ["*", "main", store().head("").short_id]
+    run(shell, "%mlvc branch experiment")
+    assert "Started branch experiment" in capsys.readouterr().out
+    run(shell, "x = 2\n%mlvc commit -m on-branch")
+    assert store().head("").branch == "experiment"
+    run(shell, "%mlvc branch")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].split()[:2] == ["*", "experiment"] and lines[-1].split()[0] == "main"
+    with pytest.raises(UsageError, match="already exists"):
+        mlvc(shell, "branch main")
+
+
+def test_tag(shell, capsys):
+    run(shell, "x = 1\n%mlvc commit -m one\nx = 2\n%mlvc commit -m two")
+    capsys.readouterr()
+    run(shell, "%mlvc tag first HEAD~1")
+    assert capsys.readouterr().out.startswith("Tagged " + store().resolve("HEAD~1", "")[:8])
+    assert store().tags()["first"] == store().resolve("HEAD~1", "")
+    with pytest.raises(UsageError, match="already exists"):
+        mlvc(shell, "tag first")
+
+
+def test_trust_lets_a_foreign_snapshot_be_checked_out(shell, other_key, capsys):
+    run(shell, "x = 'mine'\n%mlvc commit -m one\nx = 'changed'")
+    other_key()
+    capsys.readouterr()  # the store now looks like someone else's
+    with pytest.raises(UsageError, match="not signed with your key"):
+        mlvc(shell, "checkout HEAD --no-save")
+    assert shell.user_ns["x"] == "changed"
+    run(shell, "%mlvc trust HEAD")
+    assert capsys.readouterr().out.startswith("Trusted ")
+    run(shell, "%mlvc checkout HEAD --no-save")
+    assert shell.user_ns["x"] == "mine"
+    run(shell, "%mlvc trust")
+    assert "Trusted every snapshot" in capsys.readouterr().out
+
+
+def test_help_shows_every_command(shell, capsys):
+    run(shell, "%mlvc help")
+    out = capsys.readouterr().out
+    for command in COMMANDS:
+        assert f"%mlvc {command}" in out or command == "help"
+    assert "--metric" in out and "--no-save" in out
+    run(shell, "%mlvc help checkout")
+    assert capsys.readouterr().out.startswith("usage: %mlvc checkout")
+    run(shell, "%mlvc")  # no command: the usage
+    assert "Commands:" in capsys.readouterr().out
+    run(shell, "%mlvc commit -h")
+    assert "usage: %mlvc commit" in capsys.readouterr().out
+
+
+def test_question_mark_shows_the_full_usage(shell, capsys):
+    doc = shell.find_line_magic("mlvc").__doc__
+    assert "%mlvc checkout" in doc and "--no-save" in doc
+    run(shell, "%mlvc?")
+    out = capsys.readouterr().out
+    assert "%mlvc checkout" in out and "--metric" in out
+
+
+# -- mistakes are one-line UsageErrors ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, match",
+    [
+        ("comit -m x", r"invalid choice: 'comit'.*Usage: %mlvc"),
+        ("checkout", r"required: ref\. Usage: %mlvc checkout"),
+        ("tag", r"required: name\. Usage: %mlvc tag"),
+        ("checkout nosuchref", r"unknown ref 'nosuchref'"),
+        ("show HEAD~5", r"goes back 5 snapshots"),
+        ('commit -m "unbalanced', r"No closing quotation"),
+        ("commit -m", r"expected one argument"),
+        ("commit --metric acc=high", r"not a number"),
+        ("commit --bogus", r"unrecognized arguments: --bogus"),
+        ("log -n 0", r"positive"),
+        ("tag 'bad name!'", r"."),
+        ("help nonsense", r"invalid choice"),
+    ],
+)
+def test_bad_input_is_a_one_line_usage_error(shell, capsys, line, match):
+    run(shell, "x = 1\n%mlvc commit -m base")
+    with pytest.raises(UsageError, match=match) as info:
+        mlvc(shell, line)
+    assert "\n" not in str(info.value)
+    capsys.readouterr()
+    result = shell.run_cell(f"%mlvc {line}")
+    err = capsys.readouterr().err
+    assert isinstance(result.error_in_exec, UsageError)
+    assert err.startswith("UsageError: ") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert list(store().log("")["message"]) == ["base"]  # nothing was written
+
+
+def test_commands_that_need_a_store(shell, tmp_path):
+    for line in ("show", "checkout HEAD", "branch", "tag t", "trust", "browse"):
+        with pytest.raises(UsageError, match=r"No \.mlvc store"):
+            mlvc(shell, line)
+    assert not (tmp_path / ".mlvc").exists()
+
+
+# -- where the store and the notebook are -------------------------------------------------------------
+
+
+def write_notebook(path: Path, source: str = "x = 1") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), path)
+    return path
+
+
+def test_saved_notebook_found_through_session_is_stored(shell, tmp_path):
+    nb = write_notebook(tmp_path / "project" / "analysis.ipynb", "print('saved version')")
+    run(shell, f"__session__ = {str(nb)!r}\nx = 1")
+    run(shell, '%mlvc commit -m "from the notebook"')
+    repo = Repo.open(nb.parent)
+    assert repo.root == nb.parent  # created next to the notebook, not in the cwd
+    assert not (tmp_path / ".mlvc").exists()
+    snap = repo.head(nb)
+    assert snap.notebook_path == "analysis.ipynb" and snap.notebook_source == "saved"
+    assert repo.notebook("HEAD", nb).cells[0].source == "print('saved version')"
+
+
+def test_store_is_the_nearest_above_the_notebook(shell, tmp_path):
+    Repo.init(tmp_path)
+    nb = write_notebook(tmp_path / "a" / "b" / "deep.ipynb")
+    run(shell, f"__vsc_ipynb_file__ = {str(nb)!r}\nx = 1\n%mlvc commit -m deep")
+    assert not (nb.parent / ".mlvc").exists()
+    assert Repo.open(tmp_path).head(nb).notebook_path == "a/b/deep.ipynb"
+
+
+def test_store_setting_overrides(shell, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run(shell, f"%config MLVC.store = {str(elsewhere)!r}\nx = 1\n%mlvc commit -m m")
+    assert (elsewhere / ".mlvc").is_dir() and not (tmp_path / ".mlvc").exists()
+
+
+def test_editor_content_is_preferred_over_the_saved_file(shell, tmp_path):
+    nb = write_notebook(tmp_path / "live.ipynb", "saved = True")
+    editor = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("unsaved = True")])
+    write_live_notebook(nb, editor)
+    run(shell, f"__session__ = {str(nb)!r}\nx = 1\n%mlvc commit -m m")
+    repo = Repo.open(tmp_path)
+    assert repo.head(nb).notebook_source == "editor"
+    assert repo.notebook("HEAD", nb).cells[0].source == "unsaved = True"
+    run(shell, "%config MLVC.use_editor_content = False\nx = 2\n%mlvc commit -m m2")
+    assert repo.head(nb).notebook_source == "saved"
+
+
+def test_without_a_notebook_the_history_is_stored(shell, tmp_path):
+    run(shell, "a = 40\nb = a + 2")
+    run(shell, '%mlvc commit -m "from a terminal"')
+    repo = Repo.open(tmp_path)
+    assert repo.head("").notebook_source == "history"
+    sources = [c.source for c in repo.notebook("HEAD", "").cells]
+    assert sources == ["a = 40\nb = a + 2", '%mlvc commit -m "from a terminal"']
+
+
+# -- progress -----------------------------------------------------------------------------------------
+
+
+def test_slow_commit_shows_progress_in_a_terminal(shell, capsys):
+    run(
+        shell,
+        "import numpy as np\nbig = np.random.default_rng(0).random(2_000_000)\n%mlvc commit -m small",
+    )
+    capsys.readouterr()
+    run(shell, "big = big * 2\n%config MLVC.progress_after = 0.0\n%mlvc commit -m big")
+    captured = capsys.readouterr()
+    assert "\rCommitting… " in captured.err
+    assert captured.err.endswith("\r")  # the progress line erases itself
+    assert captured.out.startswith("Committed ")
+    run(shell, "big[0] = -1\n%mlvc checkout HEAD --no-save")
+    assert "\rChecking out… " in capsys.readouterr().err
+    assert shell.user_ns["big"][0] != -1
+
+
+def test_quick_commit_shows_no_progress(shell, capsys):
+    run(shell, "x = 1\n%mlvc commit -m quick")
+    assert "Committing" not in capsys.readouterr().err
+
+
+def test_slow_commit_shows_a_widget_progress_bar_in_a_notebook(shell):
+    from jupyter_mlvc.progress import Progress
+
+    published = []
+    shell.display_pub.publish = lambda data, **kw: published.append((data, kw))
+    with Progress("Committing", after=0, notebook=True) as progress:
+        progress.update(3, 4)
+        bar, label = progress._widget.children
+        deadline = time.monotonic() + 5
+        while bar.value != 0.75 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the next tick of the progress thread shows it
+        assert (
+            bar.value == 0.75
+            and label.value.startswith("Committing… ")
+            and label.value.endswith(" 75%")
+        )
+    assert "application/vnd.jupyter.widget-view+json" in published[0][0]
+    # at the end the bar is closed and its output replaced by nothing
+    assert published[-1][0] == {"text/plain": ""} and published[-1][1].get("update") is True
+    assert progress._widget.comm is None
+
+
+# -- rich reprs of the Python API's results ----------------------------------------------------------
+
+
+def test_core_results_render_as_html_and_text(shell):
+    run(shell, "x = '<script>alert(1)</script>'\n%mlvc commit -m '<b>bold</b>'")
+    snap = store().head("")
+    data, _ = shell.display_formatter.format(snap)
+    assert "&lt;b&gt;bold&lt;/b&gt;" in data["text/html"] and "<b>bold</b>" not in data["text/html"]
+    assert "<script>" not in data["text/html"]
+    assert data["text/plain"].startswith("id:       " + snap.id)
+    status = store().status({"x": 1})
+    data, _ = shell.display_formatter.format(status)
+    assert "1 changed" in data["text/html"] and data["text/plain"].startswith("Since ")
+    shell.run_line_magic("unload_ext", "jupyter_mlvc")
+    data, _ = shell.display_formatter.format(snap)
+    assert "text/html" not in data
+    shell.run_line_magic("load_ext", "jupyter_mlvc")
