@@ -10,8 +10,6 @@ they are never modified afterwards. Every read re-hashes what it returns.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import tempfile
 import threading
@@ -67,21 +65,6 @@ def compresses_well(data: memoryview | bytes, sample: int = 64 << 10) -> bool:
     mid = n // 2
     probe = bytes(data[: sample // 2]) + bytes(data[mid : mid + sample // 2])
     return len(_compressor().compress(probe)) < MIN_COMPRESSION_GAIN * len(probe)
-
-
-def _syncfs_func():
-    path = ctypes.util.find_library("c")
-    if not path:
-        return None
-    try:
-        fn = ctypes.CDLL(path, use_errno=True).syncfs
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_int]
-    return fn
-
-
-_SYNCFS = _syncfs_func()
 
 
 class ObjectStore:
@@ -228,7 +211,7 @@ class WriteBatch:
     commit would trust because the name exists.
     """
 
-    def __init__(self, store: ObjectStore, workers: int = 4):
+    def __init__(self, store: ObjectStore, workers: int = 8):
         self.store = store
         self.pending: list[tuple[str, str]] = []  # (tmp path, oid)
         self.seen: set[str] = set()
@@ -270,9 +253,11 @@ class WriteBatch:
             with os.fdopen(fd, "wb") as f:
                 f.write(header)
                 f.write(payload)
-                if self.store.fsync and _SYNCFS is None:
+                if self.store.fsync:
+                    # Each writer thread flushes its own file: the disk works on the
+                    # first chunks while later ones are still being hashed and written.
                     f.flush()
-                    os.fsync(f.fileno())
+                    os.fdatasync(f.fileno())
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -291,12 +276,6 @@ class WriteBatch:
         self.wait()
         if not self.pending:
             return
-        if self.store.fsync and _SYNCFS is not None:
-            fd = os.open(self.store.tmp, os.O_RDONLY)
-            try:
-                _SYNCFS(fd)
-            finally:
-                os.close(fd)
         dirs = set()
         for tmp, oid in self.pending:
             target = self.store.path(oid)

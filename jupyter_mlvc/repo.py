@@ -140,7 +140,9 @@ class Repo:
     def __init__(self, path: Path, notebook_path: str | os.PathLike | None = None):
         self.path = Path(path)
         self.root = self.path.parent
-        self.objects = ObjectStore(self.path / "objects")
+        # Durability: objects reach the disk before the index names them (survives a
+        # power loss). MLVC_FSYNC=0 trades that for speed; a killed process is safe either way.
+        self.objects = ObjectStore(self.path / "objects", fsync=os.environ.get("MLVC_FSYNC", "1") != "0")
         self.index = Index(self.path / "index.sqlite")
         self._key: bytes | None = None
         self.notebook_path = None if notebook_path is None else self._nb_key(notebook_path)
