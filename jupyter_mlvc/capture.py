@@ -51,10 +51,20 @@ class Captured:
     modules: dict[str, str] = field(default_factory=dict)
     imports: dict[str, str] = field(default_factory=dict)
     units: list[Unit] = field(default_factory=list)
+    #: id() of every variable's value, to know next time which are the same objects.
+    ids: dict[str, int] = field(default_factory=dict)
+    #: Variables taken over unchanged from the parent snapshot: manifest entries whose
+    #: ``unit`` indexes ``reused_units`` (manifest unit descriptions, already stored).
+    reused: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reused_units: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def nbytes(self) -> int:
-        return sum(v.nbytes for v in self.variables.values())
+        return sum(v.nbytes for v in self.variables.values()) + sum(v["nbytes"] for v in self.reused.values())
+
+    @property
+    def names(self) -> list[str]:
+        return sorted([*self.variables, *self.reused])
 
 
 def _matches(name: str, patterns: Iterable[str]) -> bool:
@@ -128,10 +138,17 @@ def capture(
     namespace: dict[str, Any],
     only: Iterable[str] | None = None,
     exclude: Iterable[str] | None = None,
+    skip: Iterable[str] = (),
 ) -> Captured:
-    """Pickle the state of ``namespace`` into units (nothing is written)."""
+    """Pickle the state of ``namespace`` into units (nothing is written).
+
+    Names in ``skip`` are selected but not pickled: the caller takes them over from
+    the parent snapshot (see ``Repo.commit(assume_unchanged=...)``).
+    """
     values, modules, imports = select(namespace, only, exclude)
-    out = Captured(modules=modules, imports=imports)
+    out = Captured(modules=modules, imports=imports, ids={n: id(v) for n, v in values.items()})
+    for name in skip:
+        values.pop(name, None)
     owners: dict[int, str] = {}
     parent: dict[str, str] = {}
 

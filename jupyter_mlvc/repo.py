@@ -145,6 +145,9 @@ class Repo:
         self.objects = ObjectStore(self.path / "objects", fsync=os.environ.get("MLVC_FSYNC", "1") != "0")
         self.index = Index(self.path / "index.sqlite")
         self._key: bytes | None = None
+        # Per notebook: the snapshot this process last committed or restored, and the
+        # id() of each variable's value then (see ``commit(assume_unchanged=...)``).
+        self._recent: dict[str, tuple[str, dict[str, int]]] = {}
         self.notebook_path = None if notebook_path is None else self._nb_key(notebook_path)
 
     def __repr__(self) -> str:
@@ -355,12 +358,21 @@ class Repo:
         notebook_source: str | None = None,
         progress: Progress | None = None,
         rng: bool = True,
-    ) -> Snapshot:
+        assume_unchanged: Iterable[str] | None = None,
+        if_changed: bool = False,
+    ) -> Snapshot | None:
         """Snapshot the state in ``namespace`` (and the notebook, if given).
 
         Variables that cannot be saved are skipped with their reason
         (``snap.skipped``); everything else is stored. On any error the store is
         left as it was.
+
+        ``assume_unchanged`` names variables the caller knows were not touched since
+        this process's last commit or restore of the notebook (the automatic
+        snapshots after each cell pass the names a cell's code did not mention).
+        Those still bound to the very same object, with HEAD unmoved, are taken over
+        from HEAD without being serialized again. ``if_changed`` returns None,
+        writing nothing, when the variables equal HEAD's.
         """
         if not isinstance(message, str):
             raise BadInput("the message must be a string")
@@ -369,7 +381,12 @@ class Repo:
         merged = _check_metrics({**_staged_metrics, **(metrics or {})})
         nb_bytes = _notebook_bytes(notebook)
         nb = self._nb_key(notebook_path) if notebook_path is not None else (self.notebook_path or "")
-        captured = capture_mod.capture(namespace, only, exclude)
+        skip, reuse_from = self._reusable(nb, namespace, assume_unchanged)
+        captured = capture_mod.capture(namespace, only, exclude, skip=skip)
+        if reuse_from is not None:
+            self._take_over(captured, reuse_from, skip)
+        if if_changed and self._unchanged(captured, nb):
+            return None
         snap = self._commit_captured(
             captured,
             message,
@@ -384,6 +401,53 @@ class Repo:
         for name in merged:
             _staged_metrics.pop(name, None)
         return snap
+
+    def _reusable(self, nb: str, namespace: dict, assume_unchanged) -> tuple[set[str], dict | None]:
+        """Which variables can be taken over from HEAD's manifest unserialized."""
+        if assume_unchanged is None:
+            return set(), None
+        recent = self._recent.get(nb)
+        head = self._head_id(nb)
+        if recent is None or head is None or recent[0] != head:
+            return set(), None
+        manifest = self._manifest(head)
+        ids = recent[1]
+        same = {
+            n
+            for n in assume_unchanged
+            if n in manifest["variables"] and n in namespace and ids.get(n) == id(namespace[n])
+        }
+        skip: set[str] = set()
+        for unit in manifest["units"]:
+            # A unit is taken over whole or not at all: its variables share objects.
+            if all(n in same for n in unit["names"]):
+                skip.update(unit["names"])
+        return skip, manifest
+
+    @staticmethod
+    def _take_over(captured: capture_mod.Captured, manifest: dict, names: set[str]) -> None:
+        remap: dict[int, int] = {}
+        for name in sorted(names):
+            if name not in captured.ids:
+                continue
+            entry = dict(manifest["variables"][name])
+            old = entry["unit"]
+            if old not in remap:
+                remap[old] = len(captured.reused_units)
+                captured.reused_units.append(manifest["units"][old])
+            entry["unit"] = remap[old]
+            captured.reused[name] = entry
+
+    def _unchanged(self, captured: capture_mod.Captured, nb: str) -> bool:
+        head = self._head_id(nb)
+        if head is None:
+            return not captured.variables and not captured.reused
+        stored = dict(
+            (r["name"], r["hash"]) for r in self.index.rows("select name, hash from variables where snapshot = ?", [head])
+        )
+        hashes = self._hashes(captured)
+        hashes.update({n: e["hash"] for n, e in captured.reused.items()})
+        return hashes == stored
 
     def _commit_captured(
         self,
@@ -403,6 +467,22 @@ class Repo:
         env = environment()
         with self.objects.batch() as batch:
             units, var_hashes = self._serialize(captured, batch, progress)
+            var_entries = {
+                name: {
+                    "unit": var.unit,
+                    "hash": var_hashes[name],
+                    "type": var.type,
+                    "summary": var.summary,
+                    "nbytes": var.nbytes,
+                }
+                for name, var in captured.variables.items()
+            }
+            offset = len(units)
+            units.extend(captured.reused_units)
+            for name, entry in captured.reused.items():
+                var_entries[name] = {**entry, "unit": entry["unit"] + offset}
+                var_hashes[name] = entry["hash"]
+            var_entries = dict(sorted(var_entries.items()))
             nb_oid = batch.put(nb_bytes, compress=True) if nb_bytes is not None else None
             rng_oid = batch.put(dumps_rng(capture_rng()), compress=True) if rng else None
             batch.flush()
@@ -426,16 +506,7 @@ class Repo:
                     "skipped": captured.skipped,
                     "rng": rng_oid,
                     "units": units,
-                    "variables": {
-                        name: {
-                            "unit": var.unit,
-                            "hash": var_hashes[name],
-                            "type": var.type,
-                            "summary": var.summary,
-                            "nbytes": var.nbytes,
-                        }
-                        for name, var in captured.variables.items()
-                    },
+                    "variables": var_entries,
                 }
                 sid = batch.put(dumps(manifest).encode(), compress=True)
                 batch.flush()
@@ -454,7 +525,7 @@ class Repo:
                         message,
                         created_at,
                         branch,
-                        len(captured.variables),
+                        len(var_entries),
                         captured.nbytes,
                         batch.bytes_written,
                         int(auto),
@@ -473,14 +544,14 @@ class Repo:
                         (
                             sid,
                             name,
-                            var.type,
-                            dumps(var.summary),
-                            var.nbytes,
-                            int(parent_hashes.get(name) != var_hashes[name]),
-                            var_hashes[name],
-                            var.unit,
+                            e["type"],
+                            dumps(e["summary"]),
+                            e["nbytes"],
+                            int(parent_hashes.get(name) != e["hash"]),
+                            e["hash"],
+                            e["unit"],
                         )
-                        for name, var in captured.variables.items()
+                        for name, e in var_entries.items()
                     ],
                 )
                 db.executemany(
@@ -491,6 +562,7 @@ class Repo:
                 self._set_head(db, nb, branch=branch)
                 del detached_from
             written = batch.bytes_written
+        self._recent[nb] = (sid, dict(captured.ids))
         snap = self.show(sid)
         snap.bytes_written = written
         snap.environment["commit_seconds"] = round(time.perf_counter() - started, 3)
@@ -954,6 +1026,7 @@ class Repo:
                 ).fetchall()
                 tips = [r[0] for r in tip]
                 head_row = db.execute("select branch from heads where notebook = ?", [nb]).fetchone()
+                self._recent[nb] = (sid, {n: id(namespace[n]) for n in manifest["variables"] if n in namespace})
                 if head_row and head_row[0] in tips:
                     pass
                 elif tips:

@@ -387,3 +387,51 @@ def test_random_state_can_be_left_alone(repo):
     random.seed(99)
     report = repo.restore(snap.id, {"v": 2}, save=False, rng=False)
     assert report.rng == [] and random.random() == expected
+
+
+class CountedPickles:
+    """Counts how often it is pickled, to prove what a commit serializes."""
+
+    dumps = 0
+
+    def __init__(self, v):
+        self.v = v
+
+    def __reduce__(self):
+        CountedPickles.dumps += 1
+        return (CountedPickles, (self.v,))
+
+
+def test_assume_unchanged_takes_variables_over_without_serializing(repo):
+    big = np.random.default_rng(0).random(1_000_000)
+    ns = {"big": big, "obj": CountedPickles(1), "small": 1, "x": [big]}
+    first = repo.commit(ns, "one")
+    CountedPickles.dumps = 0
+    ns["small"] = 2
+    second = repo.commit(ns, "cell touched small", assume_unchanged=["big", "obj", "x"])
+    assert CountedPickles.dumps == 0
+    assert second.variables["small"].changed and not second.variables["obj"].changed
+    assert {n: v.group for n, v in second.variables.items() if n != "small"} == {
+        n: v.group for n, v in first.variables.items() if n != "small"
+    }
+    out = repo.checkout(second.id)
+    assert out["x"][0] is out["big"] and out["small"] == 2 and out["obj"].v == 1
+    assert repo.fsck() == []
+    # A rebound name is not taken over even if the caller says so: its object changed.
+    ns["obj"] = CountedPickles(5)
+    third = repo.commit(ns, "rebound", assume_unchanged=["big", "obj", "x", "small"])
+    assert CountedPickles.dumps == 1 and repo.load(third.id, "obj").v == 5
+    # Half of a unit is never taken over: x and big share an array.
+    ns["big"] = ns["big"].copy()
+    fourth = repo.commit(ns, "half", assume_unchanged=["x", "obj", "small"])
+    assert repo.checkout(fourth.id)["x"][0] is not None
+
+
+def test_if_changed_skips_identical_state(repo):
+    ns = {"a": 1, "b": [1, 2]}
+    assert repo.commit(ns, "one", if_changed=True) is not None
+    assert repo.commit(ns, "same", if_changed=True, assume_unchanged=["a", "b"]) is None
+    assert repo.commit(ns, "same again", if_changed=True) is None
+    ns["b"].append(3)
+    assert repo.commit(ns, "changed", if_changed=True, assume_unchanged=["a"]) is not None
+    assert len(repo.log()) == 2
