@@ -71,6 +71,12 @@ class CorruptObject(DamagedStore):
     """An object's bytes no longer hash to its name."""
 
 
+class WriteFailed(MlvcError):
+    """The store could not be written (disk full, I/O error, read-only): nothing was committed."""
+
+    status = 507
+
+
 class RestoreError(MlvcError):
     """Some variables of a checkout could not be restored.
 

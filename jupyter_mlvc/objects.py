@@ -266,10 +266,15 @@ class WriteBatch:
             self.bytes_written += 1 + len(payload)
 
     def wait(self) -> None:
-        """Wait for the async writes; the first error is raised."""
+        """Wait for every async write; then the first error, if any, is raised."""
         futures, self.futures = self.futures, []
+        first: BaseException | None = None
         for fut in futures:
-            fut.result()
+            exc = fut.exception()
+            if exc is not None and first is None:
+                first = exc
+        if first is not None:
+            raise first
 
     def flush(self) -> None:
         """Make every pending object durable, then move it into place."""

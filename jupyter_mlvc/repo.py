@@ -24,10 +24,12 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import json
 import math
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -50,6 +52,7 @@ from .errors import (
     UnknownRef,
     UnknownVariable,
     Untrusted,
+    WriteFailed,
 )
 from .index import Index, dumps
 from .objects import CHUNK_SIZE, ObjectStore, compresses_well, hash_bytes
@@ -465,7 +468,7 @@ class Repo:
         started = time.perf_counter()
         created_at = time.time()
         env = environment()
-        with self.objects.batch() as batch:
+        with _write_errors(self.path), self.objects.batch() as batch:
             units, var_hashes = self._serialize(captured, batch, progress)
             var_entries = {
                 name: {
@@ -1144,6 +1147,20 @@ class Repo:
 def _address(view: memoryview) -> int:
     """Identifies the memory behind a buffer while the capture keeps it alive."""
     return id(view.obj)
+
+
+@contextlib.contextmanager
+def _write_errors(store: Path):
+    """A failed write (disk full, I/O error, read-only store) becomes one clear line.
+    The write batch and the index transaction have already undone their part."""
+    try:
+        yield
+    except OSError as exc:
+        what = exc.strerror or str(exc)
+        code = f" ({errno.errorcode.get(exc.errno, exc.errno)})" if exc.errno else ""
+        raise WriteFailed(f"nothing was committed: cannot write to the store {store}: {what}{code}") from exc
+    except sqlite3.OperationalError as exc:
+        raise WriteFailed(f"nothing was committed: cannot write the index of {store}: {exc}") from exc
 
 
 def _redo_imports(namespace: dict[str, Any], manifest: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from jupyter_mlvc import Repo
+from jupyter_mlvc.errors import WriteFailed
 
 WRITER = textwrap.dedent(
     """
@@ -111,9 +112,43 @@ def test_a_failed_commit_leaves_the_store_as_it_was(repo, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(objects.WriteBatch, "_store", broken_write)
-    with pytest.raises(OSError):
+    with pytest.raises(WriteFailed) as err:
         repo.commit({"v": np.arange(10**6)}, "fails")
+    assert "No space left on device (ENOSPC)" in str(err.value) and "\n" not in str(err.value)
     monkeypatch.undo()
     assert (repo.list()[1], sorted(repo.objects)) == before
     assert list((repo.path / "tmp").iterdir()) == []
     assert repo.fsck() == []
+
+
+FILL_DISK = textwrap.dedent(
+    """
+    import resource, signal, sys, numpy as np
+    from jupyter_mlvc import Repo
+    from jupyter_mlvc.errors import WriteFailed
+    repo = Repo.open(sys.argv[1])
+    state = {"small": [1, 2, 3]}
+    repo.commit(state, "fits")
+    # Files may not grow past 512 KB from here on: the next commit's 1 MB chunks hit it.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (512 << 10, 512 << 10))
+    state["big"] = np.random.default_rng(0).random(2_000_000)
+    try:
+        repo.commit(state, "too big")
+    except WriteFailed as exc:
+        print("FAILED:", exc)
+    assert state["small"] == [1, 2, 3] and state["big"].shape == (2_000_000,)
+    print("KERNEL STATE KEPT")
+    """
+)
+
+
+def test_file_size_limit_fails_cleanly(tmp_path):
+    repo = Repo.init(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", FILL_DISK, str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "FAILED: nothing was committed: cannot write to the store" in proc.stdout
+    assert "KERNEL STATE KEPT" in proc.stdout
+    assert [s.message for s in repo.list()[0]] == ["fits"]
+    assert repo.fsck() == []
+    assert list((tmp_path / ".mlvc" / "tmp").iterdir()) == []
