@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import MlvcError
+from .render import DiffView
 from .repo import Repo
 
 
@@ -115,53 +116,7 @@ def cmd_diff(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(data, indent=2, default=str))
         return
-    lines = [f"{d.a['short_id']} ({d.a['message']}) -> {d.b.get('short_id', 'current')} ({d.b.get('message', '')})"]
-    for e in d.added:
-        lines.append(f"+ {e['name']:<20} {e['after']['type']}")
-    for e in d.removed:
-        lines.append(f"- {e['name']:<20} {e['before']['type']}")
-    for e in d.changed:
-        lines.append(f"~ {e['name']:<20} {_change_text(e['change'])}")
-    for m in d.metrics:
-        if m["before"] != m["after"]:
-            delta = f" ({m['delta']:+g})" if m["delta"] is not None else ""
-            lines.append(f"metric {m['name']}: {m['before']} -> {m['after']}{delta}")
-    for e in d.environment:
-        lines.append(f"package {e['name']}: {e['before']} -> {e['after']}")
-    for c in (d.notebook or {}).get("cells", []):
-        where = c["b_index"] if c["b_index"] is not None else c["a_index"]
-        lines.append(f"cell {where} {c['kind']}")
-        lines.extend("    " + line for line in c["source_diff"][:20])
-    if d.empty:
-        lines.append("no differences")
-    print("\n".join(lines))
-
-
-def _change_text(ch: dict[str, Any]) -> str:
-    kind = ch.get("kind")
-    if kind == "scalar":
-        return f"{ch['before']!r} -> {ch['after']!r}"
-    if kind == "array":
-        if "n_differ" in ch:
-            return f"{ch['n_differ']} of {ch['n_elements']} elements differ (max |diff| {ch.get('max_abs_diff')})"
-        return f"shape {ch['shape_before']} -> {ch['shape_after']}, dtype {ch['dtype_before']} -> {ch['dtype_after']}"
-    if kind in ("frame", "series"):
-        parts = [f"rows {ch['rows_before']} -> {ch['rows_after']}"]
-        if ch["columns_added"]:
-            parts.append("columns added " + ", ".join(ch["columns_added"]))
-        if ch["columns_removed"]:
-            parts.append("columns removed " + ", ".join(ch["columns_removed"]))
-        if ch.get("rows_differ"):
-            parts.append("changed " + ", ".join(f"{k} ({v} rows)" for k, v in ch["rows_differ"].items()))
-        return "; ".join(parts)
-    if kind == "model":
-        params = ", ".join(f"{k}: {a} -> {b}" for k, (a, b) in ch.get("params_changed", {}).items())
-        return (params or "weights changed") + (f"; max weight change {ch.get('max_weight_change')}")
-    if kind in ("mapping", "set", "sequence"):
-        return f"len {ch['len_before']} -> {ch['len_after']}, +{len(ch['added'])} -{len(ch['removed'])}"
-    if kind == "type":
-        return f"type {ch['before_type']} -> {ch['after_type']}"
-    return ch.get("note", "value changed")
+    print(DiffView(d).text())
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -217,6 +172,18 @@ def cmd_tags(args: argparse.Namespace) -> None:
 
 
 def cmd_fsck(args: argparse.Namespace) -> int:
+    if args.rebuild_index:
+        store = Repo.locate(args.store)
+        if store is None:
+            raise MlvcError(f"no jupyter_mlvc store in {Path(args.store).resolve()} or its parents")
+        n = Repo(store).rebuild_index()
+        _emit(
+            args,
+            {"recovered": n},
+            f"recovered {n} snapshot{'s' if n != 1 else ''} from their manifests; "
+            "tags are not recoverable; run `mlvc trust` to restore them again",
+        )
+        return 0
     repo = _open(args)
     problems = repo.fsck()
     _emit(args, [p.to_dict() for p in problems], "\n".join(map(str, problems)) or "store is healthy")
@@ -277,11 +244,16 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, text in (
         ("branches", cmd_branches, "list branches"),
         ("tags", cmd_tags, "list tags"),
-        ("fsck", cmd_fsck, "verify every object; exit 1 if anything is damaged"),
         ("init", cmd_init, "create a store in the folder"),
     ):
         p = sub.add_parser(name, parents=[common, nb] if name == "branches" else [common], help=text)
         p.set_defaults(func=func)
+
+    p = sub.add_parser("fsck", parents=[common], help="verify every object; exit 1 if anything is damaged")
+    p.add_argument(
+        "--rebuild-index", action="store_true", help="recover a lost or damaged index from the manifests"
+    )
+    p.set_defaults(func=cmd_fsck)
 
     p = sub.add_parser("gc", parents=[common], help="remove objects no snapshot uses")
     p.add_argument("--dry-run", action="store_true", help="only say how much would be freed")

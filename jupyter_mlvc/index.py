@@ -107,7 +107,9 @@ class Index:
                 raise sqlite3.DatabaseError(f"journal mode is {mode}")
             self._migrate(db)
         except sqlite3.DatabaseError as exc:
-            raise DamagedStore(f"the index {self.path} is damaged ({exc}); run `mlvc fsck`") from exc
+            raise DamagedStore(
+                f"the index {self.path} is damaged ({exc}); `mlvc fsck --rebuild-index` recovers it"
+            ) from exc
         return db
 
     def _migrate(self, db: sqlite_utils.Database) -> None:
@@ -150,7 +152,9 @@ class Index:
         try:
             return list(self.db.query(sql, params))
         except sqlite3.DatabaseError as exc:
-            raise DamagedStore(f"the index {self.path} is damaged ({exc}); run `mlvc fsck`") from exc
+            raise DamagedStore(
+                f"the index {self.path} is damaged ({exc}); `mlvc fsck --rebuild-index` recovers it"
+            ) from exc
 
     def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
         rows = self.rows(sql, params)

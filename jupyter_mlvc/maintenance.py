@@ -113,3 +113,103 @@ def gc(repo: Repo, dry_run: bool = False, grace_seconds: float = 3600.0) -> int:
             repo.objects.delete(oid)
     freed += repo.objects.clean_tmp(older_than=grace_seconds, dry_run=dry_run)
     return freed
+
+
+def _peek_manifest(repo: Repo, oid: str) -> dict[str, Any] | None:
+    """The manifest stored as ``oid``, or None if it is another kind of object."""
+    import zstandard
+
+    path = repo.objects.path(oid)
+    try:
+        with open(path, "rb") as f:
+            header = f.read(1)
+            if header == b"R":
+                start = f.read(16)
+            elif header == b"Z":
+                start = zstandard.ZstdDecompressor().stream_reader(f).read(16)
+            else:
+                return None
+    except (OSError, zstandard.ZstdError):
+        return None
+    if not start.startswith(b'{"auto":'):
+        return None
+    try:
+        manifest = json.loads(repo.objects.get(oid))
+    except (DamagedStore, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) and "units" in manifest and "format" in manifest else None
+
+
+def rebuild_index(repo: Repo) -> int:
+    """Rebuild a lost or damaged index from the manifests in ``objects/``.
+
+    The damaged file is kept beside it (``index.sqlite.damaged-<time>``). Snapshots,
+    parents, variables, metrics, branches and HEADs come back; tags do not (they
+    live only in the index). Recovered snapshots carry no signature: they are
+    restorable once trusted (``trust``), like any snapshot of unknown origin.
+    Returns how many snapshots were recovered.
+    """
+    from .index import Index, dumps
+
+    repo.index.close()
+    path = repo.index.path
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for suffix in ("", "-wal", "-shm"):
+        old = path.with_name(path.name + suffix)
+        if old.exists():
+            old.rename(path.with_name(f"{path.name}{suffix}.damaged-{stamp}"))
+    repo.index = Index(path)
+    manifests = []
+    for oid in repo.objects:
+        manifest = _peek_manifest(repo, oid)
+        if manifest is not None:
+            manifests.append((oid, manifest))
+    manifests.sort(key=lambda m: m[1].get("created_at", 0))
+    tips: dict[tuple[str, str], str] = {}
+    newest: dict[str, tuple[str, str]] = {}
+    with repo.index.write() as db:
+        for sid, m in manifests:
+            nb = m.get("notebook_path") or ""
+            db.execute(
+                "insert or ignore into snapshots (id, notebook, message, created_at, branch, n_variables, nbytes,"
+                " bytes_written, auto, has_notebook, notebook_source, signature, environment, notebook_object)"
+                " values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?)",
+                [
+                    sid,
+                    nb,
+                    m.get("message", ""),
+                    m.get("created_at", 0.0),
+                    m.get("branch"),
+                    len(m.get("variables", {})),
+                    sum(v.get("nbytes", 0) for v in m.get("variables", {}).values()),
+                    int(bool(m.get("auto"))),
+                    int(bool(m.get("notebook"))),
+                    m.get("notebook_source"),
+                    dumps(m.get("environment", {})),
+                    m.get("notebook"),
+                ],
+            )
+            for i, parent in enumerate(m.get("parents", [])):
+                db.execute("insert or ignore into parents values (?, ?, ?)", [sid, parent, i])
+            parent_hashes = {}
+            if m.get("parents"):
+                parent_hashes = dict(
+                    db.execute("select name, hash from variables where snapshot = ?", [m["parents"][0]]).fetchall()
+                )
+            for name, v in m.get("variables", {}).items():
+                db.execute(
+                    "insert or ignore into variables values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [sid, name, v["type"], dumps(v["summary"]), v["nbytes"], int(parent_hashes.get(name) != v["hash"]), v["hash"], v["unit"]],
+                )
+            for name, reason in m.get("skipped", {}).items():
+                db.execute("insert or ignore into skipped values (?, ?, ?)", [sid, name, reason])
+            for name, value in m.get("metrics", {}).items():
+                db.execute("insert or ignore into metrics values (?, ?, ?)", [sid, name, value])
+            if m.get("branch"):
+                tips[(nb, m["branch"])] = sid
+                newest[nb] = (m["branch"], sid)
+        for (nb, branch), sid in tips.items():
+            db.execute("insert or replace into refs values (?, 'branch', ?, ?)", [nb, branch, sid])
+        for nb, (branch, _) in newest.items():
+            db.execute("insert or replace into heads (notebook, branch) values (?, ?)", [nb, branch])
+    return len(manifests)

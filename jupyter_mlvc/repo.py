@@ -177,17 +177,23 @@ class Repo:
         repo.index.db  # creates the schema
         return repo
 
-    @classmethod
-    def find(cls, path: str | os.PathLike = ".", notebook_path: Any = None) -> Repo | None:
-        """The store in ``path`` or its nearest parent, or None."""
+    @staticmethod
+    def locate(path: str | os.PathLike = ".") -> Path | None:
+        """The ``.mlvc`` folder in ``path`` or its nearest parent, without opening it."""
         start = Path(path).resolve()
         if start.is_file():
             start = start.parent
         for folder in (start, *start.parents):
             store = folder / STORE_DIR
             if store.is_dir():
-                return cls._checked(store, notebook_path)
+                return store
         return None
+
+    @classmethod
+    def find(cls, path: str | os.PathLike = ".", notebook_path: Any = None) -> Repo | None:
+        """The store in ``path`` or its nearest parent, or None."""
+        store = cls.locate(path)
+        return None if store is None else cls._checked(store, notebook_path)
 
     @classmethod
     def open(cls, path: str | os.PathLike = ".", notebook_path: Any = None) -> Repo:
@@ -200,7 +206,9 @@ class Repo:
     @classmethod
     def _checked(cls, store: Path, notebook_path: Any) -> Repo:
         if not (store / "index.sqlite").is_file():
-            raise DamagedStore(f"the store {store} has no index (index.sqlite is missing)")
+            raise DamagedStore(
+                f"the store {store} has no index (index.sqlite is missing); `mlvc fsck --rebuild-index` recovers it"
+            )
         if not (store / "objects").is_dir():
             raise DamagedStore(f"the store {store} has no objects/ folder")
         return cls(store, notebook_path)
@@ -1133,6 +1141,13 @@ class Repo:
         from .maintenance import gc
 
         return gc(self, dry_run=dry_run, grace_seconds=grace_seconds)
+
+    def rebuild_index(self) -> int:
+        """Recover a lost or damaged index from the manifests; returns snapshots recovered.
+        Recovered snapshots must be trusted again before they restore."""
+        from .maintenance import rebuild_index
+
+        return rebuild_index(self)
 
     def close(self) -> None:
         self.index.close()

@@ -182,3 +182,34 @@ def test_missing_objects_folder_is_reported(tmp_path):
     shutil.rmtree(tmp_path / ".mlvc" / "objects")
     with pytest.raises(DamagedStore, match="objects"):
         Repo.open(tmp_path)
+
+
+def test_rebuild_index_recovers_snapshots(tmp_path):
+    import subprocess
+    import sys
+
+    repo = Repo.init(tmp_path)
+    repo.notebook_path = repo._nb_key(tmp_path / "nb.ipynb")
+    s1 = repo.commit({"x": np.arange(100_000), "v": 1}, "one", metrics={"acc": 0.5})
+    s2 = repo.commit({"x": np.arange(100_000), "v": 2}, "two")
+    repo.close()
+    (tmp_path / ".mlvc" / "index.sqlite").write_bytes(b"garbage" * 1000)
+    for extra in ("-wal", "-shm"):
+        (tmp_path / ".mlvc" / f"index.sqlite{extra}").unlink(missing_ok=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "jupyter_mlvc.cli", "fsck", "--rebuild-index", "-C", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "recovered 2 snapshots" in out.stdout
+    assert list((tmp_path / ".mlvc").glob("index.sqlite.damaged-*"))
+    again = Repo.open(tmp_path, notebook_path=tmp_path / "nb.ipynb")
+    df = again.log()
+    assert list(df["message"]) == ["two", "one"] and df["acc"].iloc[1] == 0.5
+    assert again.resolve("HEAD") == s2.id and again.show(s2.id).parents == [s1.id]
+    with pytest.raises(Untrusted):
+        again.checkout(s1.id)
+    again.trust()
+    assert again.load(s1.id, "v") == 1
+    assert again.fsck() == []
