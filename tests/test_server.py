@@ -28,7 +28,8 @@ NB = "project/analysis.ipynb"
 def jp_server_config():
     return {
         "ServerApp": {
-            "jpserver_extensions": {"jupyter_mlvc": True},
+            # Without terminals: their websocket route would warn about authentication.
+            "jpserver_extensions": {"jupyter_mlvc": True, "jupyter_server_terminals": False},
             "allow_unauthenticated_access": False,
         }
     }
@@ -50,9 +51,17 @@ def history(project: Path):
     repo = Repo.init(project)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# v1")])
     a = repo.commit({"x": 1, "rows": list(range(10))}, "load the data", nb, notebook, {"acc": 0.5})
-    b = repo.commit({"x": 2, "rows": list(range(10))}, "train <img src=x onerror=alert(1)>", None, notebook, {"acc": 0.8})
+    b = repo.commit(
+        {"x": 2, "rows": list(range(10))},
+        "train <img src=x onerror=alert(1)>",
+        None,
+        notebook,
+        {"acc": 0.8},
+    )
     repo.branch("exp", notebook_path=notebook)
-    c = repo.commit({"x": 3, "rows": list(range(10)), "gen": (i for i in range(3))}, "tune on exp", nb, notebook)
+    c = repo.commit(
+        {"x": 3, "rows": list(range(10)), "gen": (i for i in range(3))}, "tune on exp", nb, notebook
+    )
     repo.tag("best", b.id, notebook_path=notebook)
     repo.close()
     return [a, b, c]
@@ -99,7 +108,12 @@ ROUTE_VERBS = list(_routes_and_verbs())
 
 def test_route_table_is_enumerated():
     urls = {u for u, _ in ROUTE_VERBS}
-    assert {"/mlvc/api/snapshots", "/mlvc/api/snapshots/abcd", "/mlvc/api/head", "/mlvc/api/live"} <= urls
+    assert {
+        "/mlvc/api/snapshots",
+        "/mlvc/api/snapshots/abcd",
+        "/mlvc/api/head",
+        "/mlvc/api/live",
+    } <= urls
     assert ("/mlvc/api/live", "PUT") in ROUTE_VERBS
 
 
@@ -111,7 +125,9 @@ async def test_every_route_refuses_a_request_without_the_token(
     headers = {"Authorization": auth} if auth else {}
     body = json.dumps(nbformat.v4.new_notebook()) if verb in ("PUT", "POST", "PATCH") else None
     full = jp_base_url.rstrip("/") + url + "?path=" + NB
-    response = await http_server_client.fetch(full, method=verb, body=body, headers=headers, raise_error=False)
+    response = await http_server_client.fetch(
+        full, method=verb, body=body, headers=headers, raise_error=False
+    )
     assert response.code == 403, (url, verb, response.code, response.body)
     assert b"load the data" not in response.body
 
@@ -147,7 +163,9 @@ async def test_pagination(jp_fetch, history):
     second = await get_json(jp_fetch, "snapshots", path=NB, limit="2", offset="2")
     assert (first["total"], second["total"]) == (3, 3)
     assert (first["limit"], second["offset"]) == (2, 2)
-    assert [s["id"] for s in first["snapshots"] + second["snapshots"]] == [s.id for s in reversed(history)]
+    assert [s["id"] for s in first["snapshots"] + second["snapshots"]] == [
+        s.id for s in reversed(history)
+    ]
     beyond = await get_json(jp_fetch, "snapshots", path=NB, offset="10")
     assert beyond["snapshots"] == [] and beyond["total"] == 3
 
@@ -197,7 +215,9 @@ async def test_show_one_snapshot(jp_fetch, history):
 
 
 async def test_show_accepts_refs(jp_fetch, history):
-    assert (await get_json(jp_fetch, "snapshots", history[1].id[:6], path=NB))["id"] == history[1].id
+    assert (await get_json(jp_fetch, "snapshots", history[1].id[:6], path=NB))["id"] == history[
+        1
+    ].id
     assert (await get_json(jp_fetch, "snapshots", "best", path=NB))["id"] == history[1].id
     tagged = await get_json(jp_fetch, "snapshots", "HEAD~1", path=NB)
     assert tagged["id"] == history[1].id
@@ -209,9 +229,9 @@ async def test_show_accepts_refs(jp_fetch, history):
 async def test_unknown_snapshot_is_a_json_404(jp_fetch, history):
     code, err = await error_of(jp_fetch, "snapshots", "0123456789abcdef", path=NB)
     assert code == 404 and err["error"] == "UnknownRef"
-    code, err = await error_of(jp_fetch, "snapshots", "HEAD~9", path=NB)
+    code, _ = await error_of(jp_fetch, "snapshots", "HEAD~9", path=NB)
     assert code == 404
-    code, err = await error_of(jp_fetch, "snapshots", "0123456789abcdef", "notebook", path=NB)
+    code, _ = await error_of(jp_fetch, "snapshots", "0123456789abcdef", "notebook", path=NB)
     assert code == 404
 
 
@@ -234,7 +254,13 @@ async def test_snapshot_notebook(jp_fetch, history):
 
 async def test_head_changes_when_a_commit_lands(jp_fetch, history, project):
     before = await get_json(jp_fetch, "head", path=NB)
-    assert before == {**before, "store": True, "head": history[2].id, "latest": history[2].id, "total": 3}
+    assert before == {
+        **before,
+        "store": True,
+        "head": history[2].id,
+        "latest": history[2].id,
+        "total": 3,
+    }
     assert (await get_json(jp_fetch, "head", path=NB))["version"] == before["version"]
     with Repo.open(project) as repo:
         snap = repo.commit({"x": 4}, "four", notebook_path=project / "analysis.ipynb")
@@ -255,14 +281,17 @@ async def test_refs(jp_fetch, history):
 
 async def test_live_notebook_is_handed_to_the_kernel(jp_fetch, project):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("unsaved = 42")])
-    response = await jp_fetch("mlvc", "api", "live", params={"path": NB}, method="PUT", body=json.dumps(nb))
+    response = await jp_fetch(
+        "mlvc", "api", "live", params={"path": NB}, method="PUT", body=json.dumps(nb)
+    )
     assert response.code == 204
     live = read_live_notebook(project / "analysis.ipynb")
     assert live is not None and live["cells"][0]["source"] == "unsaved = 42"
 
 
 @pytest.mark.parametrize(
-    "body", ["{not json", "[]", json.dumps({"cells": "x", "nbformat": 4}), json.dumps({"cells": []})]
+    "body",
+    ["{not json", "[]", json.dumps({"cells": "x", "nbformat": 4}), json.dumps({"cells": []})],
 )
 async def test_live_refuses_what_is_not_a_notebook(jp_fetch, project, body):
     code, err = await error_of(jp_fetch, "live", method="PUT", body=body, path=NB)
@@ -336,11 +365,22 @@ async def test_symlinks_out_of_the_root_are_refused(jp_fetch, jp_root_dir, tmp_p
     os.symlink(outside, jp_root_dir / "link-dir")
     os.symlink(outside / "s.ipynb", jp_root_dir / "link.ipynb")
     for path in ("link-dir/s.ipynb", "link.ipynb"):
-        for route in (("snapshots",), ("head",), ("snapshots", "HEAD"), ("snapshots", "HEAD", "notebook")):
+        for route in (
+            ("snapshots",),
+            ("head",),
+            ("snapshots", "HEAD"),
+            ("snapshots", "HEAD", "notebook"),
+        ):
             code, err = await error_of(jp_fetch, *route, path=path)
             assert code == 403, (path, route)
             assert "outside" in err["message"] and "outside the root" not in err["message"]
-    code, _ = await error_of(jp_fetch, "live", method="PUT", body=json.dumps(nbformat.v4.new_notebook()), path="link.ipynb")
+    code, _ = await error_of(
+        jp_fetch,
+        "live",
+        method="PUT",
+        body=json.dumps(nbformat.v4.new_notebook()),
+        path="link.ipynb",
+    )
     assert code == 403
 
 
@@ -367,7 +407,7 @@ async def test_bad_query_arguments_are_json_400s(jp_fetch, history, params, word
 
 async def test_unknown_routes_are_json_404s(jp_fetch, history):
     code, err = await error_of(jp_fetch, "nothing", "here", path=NB)
-    assert code == 404
+    assert code == 404 and "no such route" in err["message"]
 
 
 async def test_a_damaged_store_is_reported_not_crashed(jp_fetch, history, project):

@@ -18,12 +18,18 @@ IDLE = '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
 
 def open_notebook(lab: Lab, page: Page, name: str) -> None:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, lab.root / name)
     page.goto(f"{lab.url}/lab/tree/{name}?reset&token={lab.token}")
     page.wait_for_selector("#jp-main-dock-panel")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell .cm-content")
-    expect(page.locator(".jp-NotebookPanel .jp-Toolbar-kernelName")).to_contain_text("Python", timeout=60_000)
+    expect(page.locator(".jp-NotebookPanel .jp-Toolbar-kernelName")).to_contain_text(
+        "Python", timeout=60_000
+    )
     page.wait_for_selector(IDLE, timeout=60_000)
 
 
@@ -44,7 +50,9 @@ def run_cell(page: Page, code: str) -> str:
     type_in_last_cell(page, code)
     page.keyboard.press("Shift+Enter")
     cell = cells(page).nth(index)
-    expect(cell.locator(".jp-InputArea-prompt")).to_have_text(re.compile(r"\[\d+\]"), timeout=60_000)
+    expect(cell.locator(".jp-InputArea-prompt")).to_have_text(
+        re.compile(r"\[\d+\]"), timeout=60_000
+    )
     outputs = cell.locator(".jp-OutputArea-output")
     return "\n".join(outputs.all_inner_texts())
 
@@ -71,8 +79,12 @@ def test_restore_one_variable_from_the_sidebar(lab: Lab, page: Page):
     expect(items(page).first.locator(".jp-mlvc-badge.jp-mlvc-head")).to_have_text("HEAD")
 
     # A commit from a cell shows up by itself, without pressing Refresh.
-    run_cell(page, "z = [1, 2, 3]\n%mlvc commit -m three")
-    expect(items(page).locator(".jp-mlvc-message")).to_have_text(["three", "two", "one"], timeout=5_000)
+    run_cell(page, "z = [1, 2, 3]\n%mlvc commit -m three --metric acc=0.91\n%mlvc tag best")
+    expect(items(page).locator(".jp-mlvc-message")).to_have_text(
+        ["three", "two", "one"], timeout=5_000
+    )
+    expect(items(page).first.locator(".jp-mlvc-tag")).to_have_text("best")
+    expect(items(page).first.locator(".jp-mlvc-metric")).to_have_text("acc 0.91")
 
     items(page).filter(has_text="one").click()
     details = page.locator("#jp-mlvc-sidebar .jp-mlvc-details")
@@ -94,9 +106,9 @@ def test_restore_one_variable_from_the_sidebar(lab: Lab, page: Page):
     assert run_cell(page, "print(x, y, z)").strip() == "1 second [1, 2, 3]"
 
     page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
-    page.locator(".lm-Menu-itemLabel", has_text="Theme").hover()
-    page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Dark").click()
-    page.wait_for_selector('body[data-jp-theme-light="false"]')
+    page.locator(".lm-Menu-itemLabel").get_by_text("Theme", exact=True).hover()
+    page.locator(".lm-Menu-itemLabel").get_by_text("JupyterLab Dark", exact=True).click()
+    page.wait_for_selector('body[data-jp-theme-light="false"]', state="attached")
     page.wait_for_timeout(500)
     page.locator("#jp-mlvc-sidebar").screenshot(path=str(ARTIFACTS / "sidebar-dark.png"))
     assert not page.errors  # type: ignore[attr-defined]
@@ -123,6 +135,13 @@ def test_commit_button_stores_unsaved_edits(lab: Lab, page: Page):
     expect(page.locator("#jp-mlvc-sidebar img")).to_have_count(0)
     assert page.evaluate("window.__xss") is None
     expect(page.locator("#jp-mlvc-sidebar .jp-mlvc-notice-info")).to_contain_text("Committed")
+
+    # The keyboard shortcut opens the same dialog.
+    cells(page).last.locator(".cm-content").click()
+    page.keyboard.press("Control+Alt+s")
+    expect(page.locator(".jp-Dialog")).to_contain_text("Commit a snapshot")
+    page.keyboard.press("Escape")
+    expect(page.locator(".jp-Dialog")).to_have_count(0)
 
     # The snapshot's notebook is the editor's, not the file on disk.
     listing = lab.api("/mlvc/api/snapshots", path="draft.ipynb")
@@ -161,10 +180,14 @@ def test_restore_notebook_and_view_a_snapshot(lab: Lab, page: Page):
 
     details.get_by_role("button", name="Restore notebook").click()
     page.locator(".jp-Dialog").get_by_role("button", name="Restore").click()
-    expect(page.locator("#jp-mlvc-sidebar .jp-mlvc-notice-info")).to_contain_text("Notebook restored")
+    expect(page.locator("#jp-mlvc-sidebar .jp-mlvc-notice-info")).to_contain_text(
+        "Notebook restored"
+    )
     # The editor holds the snapshot's content; the draft is in the new snapshot.
     expect(cells(page)).to_have_count(1)
-    expect(page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")).not_to_contain_text("second draft only")
+    expect(page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")).not_to_contain_text(
+        "second draft only"
+    )
     expect(items(page).first).to_contain_text("before restoring the notebook")
     listing = lab.api("/mlvc/api/snapshots", path="story.ipynb")
     saved = listing["snapshots"][0]  # type: ignore[index]

@@ -1,0 +1,205 @@
+"""The REST API's handlers: parse the request, call one query in a thread, send JSON.
+
+Every error leaves through :meth:`MlvcHandler.write_error`, the one place where
+errors become HTTP: an ``MlvcError`` answers with its ``.status`` and its
+one-line message, a tornado ``HTTPError`` with its code, anything else with a
+500 whose traceback goes to the server log only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable
+from http.client import responses
+from pathlib import Path
+from typing import Any, TypeVar
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from ..errors import BadInput, MlvcError
+from . import queries
+from .paths import BadPath, confine
+
+T = TypeVar("T")
+
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+# Ids, prefixes, HEAD~N, branch and tag names: printable, no NUL, not absurdly long.
+_REF = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
+
+
+class MlvcHandler(APIHandler):
+    """Base of every route: authenticated JSON in, JSON out."""
+
+    # Snapshots are the history of notebooks: reading them is reading contents.
+    auth_resource = "contents"
+
+    @property
+    def root_dir(self) -> Path:
+        root = self.settings.get("server_root_dir") or self.contents_manager.root_dir
+        return Path(root).expanduser().resolve()
+
+    def notebook_arg(self) -> Path:
+        """The ``path`` query argument, confined to the server's root."""
+        api_path = self.get_query_argument("path", None)
+        notebook = confine(self.root_dir, api_path)
+        if notebook.suffix != ".ipynb":
+            raise BadPath(f"not a notebook (.ipynb): {api_path!r}")
+        return notebook
+
+    def int_arg(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.get_query_argument(name, None)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise BadInput(f"{name} must be a whole number, not {raw!r}")
+        if not low <= value <= high:
+            raise BadInput(f"{name} must be between {low} and {high}, not {value}")
+        return value
+
+    def bool_arg(self, name: str, default: bool) -> bool:
+        raw = self.get_query_argument(name, None)
+        if raw is None or raw == "":
+            return default
+        if raw.lower() in ("1", "true", "yes"):
+            return True
+        if raw.lower() in ("0", "false", "no"):
+            return False
+        raise BadInput(f"{name} must be true or false, not {raw!r}")
+
+    @staticmethod
+    def ref_arg(ref: str) -> str:
+        if not _REF.match(ref):
+            raise BadInput("a ref is an id, a prefix of one, HEAD~N, a branch or a tag name")
+        return ref
+
+    async def query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        # The store may be locked by a kernel that is committing: wait in a thread.
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    def send(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(data))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, MlvcError):
+            status, kind, message = exc.status, type(exc).__name__, str(exc)
+        elif isinstance(exc, web.HTTPError):
+            status, kind = exc.status_code, "HTTPError"
+            message = exc.log_message or exc.reason or responses.get(status, "error")
+        else:
+            status, kind = 500, "InternalError"
+            message = "jupyter_mlvc failed unexpectedly; the server log has the details"
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": kind, "message": message, "status": status}))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        # A user's mistake is not a server bug: one line, no traceback.
+        if isinstance(value, MlvcError) and value.status < 500:
+            self.log.info(
+                "jupyter_mlvc: %s %s -> %s: %s",
+                self.request.method,
+                self.request.uri,
+                value.status,
+                value,
+            )
+            return
+        super().log_exception(typ, value, tb)
+
+
+class SnapshotsHandler(MlvcHandler):
+    """``GET /mlvc/api/snapshots?path=&limit=&offset=&search=&branch=&include_auto=``"""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        notebook = self.notebook_arg()
+        page = await self.query(
+            queries.snapshots_page,
+            notebook,
+            self.root_dir,
+            limit=self.int_arg("limit", DEFAULT_PAGE, 1, MAX_PAGE),
+            offset=self.int_arg("offset", 0, 0, 10**9),
+            search=self.get_query_argument("search", None) or None,
+            branch=self.get_query_argument("branch", None) or None,
+            include_auto=self.bool_arg("include_auto", True),
+        )
+        self.send(page)
+
+
+class SnapshotHandler(MlvcHandler):
+    """``GET /mlvc/api/snapshots/<ref>?path=``"""
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        self.send(await self.query(queries.snapshot_detail, self.notebook_arg(), self.ref_arg(ref)))
+
+
+class SnapshotNotebookHandler(MlvcHandler):
+    """``GET /mlvc/api/snapshots/<ref>/notebook?path=``"""
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        self.send(
+            await self.query(queries.snapshot_notebook, self.notebook_arg(), self.ref_arg(ref))
+        )
+
+
+class HeadHandler(MlvcHandler):
+    """``GET /mlvc/api/head?path=``: polled by the sidebar to notice new commits."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.send(await self.query(queries.head_state, self.notebook_arg()))
+
+
+class RefsHandler(MlvcHandler):
+    """``GET /mlvc/api/refs?path=``"""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.send(await self.query(queries.refs, self.notebook_arg()))
+
+
+class LiveNotebookHandler(MlvcHandler):
+    """``PUT /mlvc/api/live?path=``: the notebook as it is in the editor, for the next commit."""
+
+    @web.authenticated
+    @authorized
+    async def put(self) -> None:
+        notebook = self.notebook_arg()
+        try:
+            content = json.loads(self.request.body or b"null")
+        except ValueError:
+            raise BadInput("the body is not JSON")
+        if not (
+            isinstance(content, dict)
+            and isinstance(content.get("cells"), list)
+            and isinstance(content.get("nbformat"), int)
+        ):
+            raise BadInput("the body is not a notebook (nbformat JSON with cells)")
+        await self.query(queries.save_live_notebook, notebook, content)
+        self.set_status(204)
+        self.finish()
+
+
+class NotFoundHandler(MlvcHandler):
+    """Any other path under the API: a JSON 404 rather than an HTML page."""
+
+    @web.authenticated
+    def get(self, rest: str) -> None:
+        raise web.HTTPError(404, f"no such route: /mlvc/api/{rest}")
+
+    put = post = patch = delete = get

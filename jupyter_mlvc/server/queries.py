@@ -1,0 +1,166 @@
+"""What each REST route asks of the core, as plain functions returning JSON data.
+
+Each function opens the notebook's store, asks it one thing and closes it again,
+all in the calling thread: the handlers run them in a worker thread (SQLite
+connections stay in the thread that made them) so the event loop never waits on
+a store a kernel is writing to. Nothing here imports tornado or jupyter_server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import NoStore, UnknownRef
+from ..live import write_live_notebook
+from ..repo import Repo
+from ..snapshot import Snapshot
+
+#: Shown when a notebook has no store above it yet.
+NO_STORE_HINT = (
+    "No snapshots yet. Press Commit, or run %load_ext jupyter_mlvc and "
+    '%mlvc commit -m "first" in a cell: the first commit creates a .mlvc store '
+    "in the notebook's folder."
+)
+
+
+class NoNotebook(UnknownRef):
+    """A snapshot committed without its notebook."""
+
+
+def _open(notebook: Path) -> Repo | None:
+    return Repo.find(notebook.parent, notebook_path=notebook)
+
+
+def _require(notebook: Path) -> Repo:
+    repo = _open(notebook)
+    if repo is None:
+        raise NoStore(f"no .mlvc store in the folder of {notebook.name} or above it")
+    return repo
+
+
+def _display_path(path: Path, root_dir: Path) -> str:
+    """``path`` relative to the server's root when it is inside, else absolute."""
+    try:
+        return path.relative_to(root_dir).as_posix() or "."
+    except ValueError:
+        return os.fspath(path)
+
+
+def _owned(repo: Repo, snap: Snapshot) -> Snapshot:
+    """``snap`` if it belongs to the repo's notebook; a ref must not reach other notebooks."""
+    if (snap.notebook_path or "") != (repo.notebook_path or ""):
+        raise UnknownRef(f"{snap.short_id} is not a snapshot of this notebook")
+    return snap
+
+
+def _store_info(repo: Repo, root_dir: Path) -> dict[str, Any]:
+    return {
+        "root": _display_path(Path(os.path.realpath(repo.root)), root_dir),
+        "notebook": repo.notebook_path,
+    }
+
+
+def snapshots_page(
+    notebook: Path,
+    root_dir: Path,
+    *,
+    limit: int,
+    offset: int,
+    search: str | None,
+    branch: str | None,
+    include_auto: bool,
+) -> dict[str, Any]:
+    """A page of the notebook's snapshots, newest first (an empty page if no store)."""
+    page: dict[str, Any] = {"limit": limit, "offset": offset, "snapshots": [], "total": 0}
+    repo = _open(notebook)
+    if repo is None:
+        return {**page, "store": None, "head": None, "current_branch": None, "hint": NO_STORE_HINT}
+    with repo:
+        snaps, total = repo.list(
+            notebook,
+            limit=limit,
+            offset=offset,
+            search=search,
+            branch=branch,
+            include_auto=include_auto,
+        )
+        head = _head_id(repo, notebook)
+        return {
+            **page,
+            "snapshots": [s.to_dict() for s in snaps],
+            "total": total,
+            "store": _store_info(repo, root_dir),
+            "head": head,
+            "current_branch": repo.current_branch(notebook),
+            "hint": None if head else NO_STORE_HINT,
+        }
+
+
+def _head_id(repo: Repo, notebook: Path) -> str | None:
+    try:
+        return repo.resolve("HEAD", notebook)
+    except UnknownRef:
+        return None
+
+
+def snapshot_detail(notebook: Path, ref: str) -> dict[str, Any]:
+    """One snapshot with its variables, skipped variables, metrics, environment and refs."""
+    with _require(notebook) as repo:
+        snap = _owned(repo, repo.show(ref, notebook))
+        head = _head_id(repo, notebook)
+        data = snap.to_dict()
+        data["refs"] = {
+            "head": snap.id == head,
+            "branches": sorted(n for n, t in repo.branches(notebook).items() if t == snap.id),
+            "tags": sorted(snap.tags),
+        }
+        return data
+
+
+def snapshot_notebook(notebook: Path, ref: str) -> dict[str, Any]:
+    """The notebook (nbformat JSON) stored with a snapshot."""
+    with _require(notebook) as repo:
+        snap = _owned(repo, repo.show(ref, notebook))
+        nb = repo.notebook(snap.id, notebook)
+        if nb is None:
+            raise NoNotebook(f"snapshot {snap.short_id} holds no notebook")
+        return json.loads(json.dumps(nb))
+
+
+def head_state(notebook: Path) -> dict[str, Any]:
+    """A cheap summary that changes whenever the sidebar's list would: polled by it."""
+    repo = _open(notebook)
+    if repo is None:
+        return {"store": False, "head": None, "latest": None, "total": 0, "version": "none"}
+    with repo:
+        newest, total = repo.list(notebook, limit=1)
+        head = _head_id(repo, notebook)
+        latest = newest[0].id if newest else None
+        refs = [repo.branches(notebook), repo.tags(), repo.current_branch(notebook)]
+        version = hashlib.sha256(
+            json.dumps([total, latest, head, refs], sort_keys=True).encode()
+        ).hexdigest()[:16]
+        return {"store": True, "head": head, "latest": latest, "total": total, "version": version}
+
+
+def refs(notebook: Path) -> dict[str, Any]:
+    """The notebook's branches and the store's tags."""
+    repo = _open(notebook)
+    if repo is None:
+        return {"branches": {}, "tags": {}, "current_branch": None, "head": None}
+    with repo:
+        return {
+            "branches": repo.branches(notebook),
+            "tags": repo.tags(),
+            "current_branch": repo.current_branch(notebook),
+            "head": _head_id(repo, notebook),
+        }
+
+
+def save_live_notebook(notebook: Path, content: Any) -> None:
+    """Record the editor's content of ``notebook`` for the next commit made in its kernel."""
+    write_live_notebook(notebook, content)

@@ -1,0 +1,187 @@
+/**
+ * The client of the server extension's REST API (docs/rest-api.md).
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+/** A variable as a snapshot summarizes it (VariableInfo.to_dict()). */
+export interface IVariable {
+  name: string;
+  type: string;
+  summary: { [key: string]: unknown };
+  text: string;
+  nbytes: number;
+  changed: boolean;
+  group: string;
+}
+
+/** A snapshot as listed (Snapshot.to_dict(), without variables). */
+export interface ISnapshot {
+  id: string;
+  short_id: string;
+  parents: string[];
+  message: string;
+  created_at: string;
+  notebook_path: string | null;
+  branch: string | null;
+  tags: string[];
+  metrics: { [name: string]: number };
+  nbytes: number;
+  bytes_written: number;
+  n_variables: number;
+  auto: boolean;
+  has_notebook: boolean;
+  notebook_source: string | null;
+  trusted: boolean;
+}
+
+/** One snapshot in full, with the refs that point at it. */
+export interface ISnapshotDetail extends ISnapshot {
+  variables: { [name: string]: IVariable };
+  skipped: { [name: string]: string };
+  environment: { [key: string]: unknown };
+  refs: { head: boolean; branches: string[]; tags: string[] };
+}
+
+export interface ISnapshotPage {
+  snapshots: ISnapshot[];
+  total: number;
+  limit: number;
+  offset: number;
+  store: { root: string; notebook: string } | null;
+  head: string | null;
+  current_branch: string | null;
+  hint: string | null;
+}
+
+export interface IHead {
+  store: boolean;
+  head: string | null;
+  latest: string | null;
+  total: number;
+  version: string;
+}
+
+export interface IRefs {
+  branches: { [name: string]: string };
+  tags: { [name: string]: string };
+  current_branch: string | null;
+  head: string | null;
+}
+
+export interface IListQuery {
+  limit?: number;
+  offset?: number;
+  search?: string;
+  branch?: string;
+  includeAuto?: boolean;
+}
+
+/** An error the API answered with: its JSON message is meant for the user. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly kind: string
+  ) {
+    super(message);
+  }
+}
+
+const settings = ServerConnection.makeSettings();
+
+async function request<T>(
+  route: string,
+  query: { [key: string]: string | undefined },
+  init: RequestInit = {}
+): Promise<T> {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== '') {
+      params.set(key, value);
+    }
+  }
+  const url =
+    URLExt.join(settings.baseUrl, 'mlvc', 'api', route) +
+    '?' +
+    params.toString();
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ApiError(
+      `The Jupyter server cannot be reached: ${error}`,
+      0,
+      'NetworkError'
+    );
+  }
+  if (response.status === 204) {
+    return undefined as T;
+  }
+  const text = await response.text();
+  let data: any = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const message =
+      data && typeof data.message === 'string'
+        ? data.message
+        : `${response.status} ${response.statusText}`;
+    throw new ApiError(message, response.status, data?.error ?? 'HTTPError');
+  }
+  return data as T;
+}
+
+/** A ref goes into the URL path: escape it (branch names may hold a slash). */
+function refPath(ref: string): string {
+  return encodeURIComponent(ref);
+}
+
+export function listSnapshots(
+  path: string,
+  query: IListQuery = {}
+): Promise<ISnapshotPage> {
+  return request<ISnapshotPage>('snapshots', {
+    path,
+    limit: query.limit?.toString(),
+    offset: query.offset?.toString(),
+    search: query.search,
+    branch: query.branch,
+    include_auto:
+      query.includeAuto === undefined ? undefined : String(query.includeAuto)
+  });
+}
+
+export function getSnapshot(
+  path: string,
+  ref: string
+): Promise<ISnapshotDetail> {
+  return request<ISnapshotDetail>(`snapshots/${refPath(ref)}`, { path });
+}
+
+export function getSnapshotNotebook(path: string, ref: string): Promise<any> {
+  return request<any>(`snapshots/${refPath(ref)}/notebook`, { path });
+}
+
+export function getHead(path: string): Promise<IHead> {
+  // Polling is not user activity: it must not keep an idle server alive.
+  return request<IHead>('head', { path, no_track_activity: '1' });
+}
+
+export function getRefs(path: string): Promise<IRefs> {
+  return request<IRefs>('refs', { path });
+}
+
+export function putLiveNotebook(
+  path: string,
+  notebook: unknown
+): Promise<void> {
+  return request<void>(
+    'live',
+    { path },
+    { method: 'PUT', body: JSON.stringify(notebook) }
+  );
+}
