@@ -60,7 +60,9 @@ class Captured:
 
     @property
     def nbytes(self) -> int:
-        return sum(v.nbytes for v in self.variables.values()) + sum(v["nbytes"] for v in self.reused.values())
+        return sum(v.nbytes for v in self.variables.values()) + sum(
+            v["nbytes"] for v in self.reused.values()
+        )
 
     @property
     def names(self) -> list[str]:

@@ -28,7 +28,18 @@ from typing import Any
 
 #: Names through which code reaches the namespace without naming variables.
 OPAQUE = frozenset(
-    {"exec", "eval", "globals", "locals", "vars", "get_ipython", "__import__", "__builtins__", "__main__", "modules"}
+    {
+        "exec",
+        "eval",
+        "globals",
+        "locals",
+        "vars",
+        "get_ipython",
+        "__import__",
+        "__builtins__",
+        "__main__",
+        "modules",
+    }
 )
 
 
@@ -96,7 +107,11 @@ def _code_of(value: Any, namespace: dict[str, Any]) -> list[types.CodeType]:
             if isinstance(func, types.FunctionType) and func.__globals__ is namespace:
                 out.append(func.__code__)
             elif isinstance(attr, property):
-                out.extend(f.__code__ for f in (attr.fget, attr.fset, attr.fdel) if isinstance(f, types.FunctionType))
+                out.extend(
+                    f.__code__
+                    for f in (attr.fget, attr.fset, attr.fdel)
+                    if isinstance(f, types.FunctionType)
+                )
     return out
 
 

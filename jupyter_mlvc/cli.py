@@ -90,7 +90,8 @@ def cmd_show(args: argparse.Namespace) -> None:
         f"message   {snap.message}",
         f"created   {snap.created_at:%Y-%m-%d %H:%M:%S %Z}",
         f"notebook  {snap.notebook_path or '-'}",
-        f"branch    {snap.branch or '-'}" + (f"   tags: {', '.join(snap.tags)}" if snap.tags else ""),
+        f"branch    {snap.branch or '-'}"
+        + (f"   tags: {', '.join(snap.tags)}" if snap.tags else ""),
         f"parents   {', '.join(p[:8] for p in snap.parents) or '-'}",
         f"trusted   {'yes' if snap.trusted else 'no (run: mlvc trust ' + snap.short_id + ')'}",
     ]
@@ -124,7 +125,11 @@ def cmd_export(args: argparse.Namespace) -> None:
     value = repo.load(args.ref, args.name)
     out = Path(args.output)
     how = export_value(value, out)
-    _emit(args, {"path": str(out), "format": how}, f"wrote {args.name} from {args.ref} to {out} ({how})")
+    _emit(
+        args,
+        {"path": str(out), "format": how},
+        f"wrote {args.name} from {args.ref} to {out} ({how})",
+    )
 
 
 def export_value(value: Any, out: Path) -> str:
@@ -136,7 +141,9 @@ def export_value(value: Any, out: Path) -> str:
             try:
                 from safetensors.torch import save_file
             except ImportError:
-                raise MlvcError("writing .safetensors needs the safetensors package: pip install safetensors")
+                raise MlvcError(
+                    "writing .safetensors needs the safetensors package: pip install safetensors"
+                )
             save_file({k: v.contiguous() for k, v in state.items()}, str(out))
             return "safetensors state_dict"
         torch.save(state, out)
@@ -160,7 +167,9 @@ def cmd_branches(args: argparse.Namespace) -> None:
     _emit(
         args,
         {"current": current, "branches": branches},
-        "\n".join(f"{'*' if n == current else ' '} {n:<20} {sid[:8]}" for n, sid in branches.items())
+        "\n".join(
+            f"{'*' if n == current else ' '} {n:<20} {sid[:8]}" for n, sid in branches.items()
+        )
         or "no branches yet",
     )
 
@@ -186,7 +195,9 @@ def cmd_fsck(args: argparse.Namespace) -> int:
         return 0
     repo = _open(args)
     problems = repo.fsck()
-    _emit(args, [p.to_dict() for p in problems], "\n".join(map(str, problems)) or "store is healthy")
+    _emit(
+        args, [p.to_dict() for p in problems], "\n".join(map(str, problems)) or "store is healthy"
+    )
     return 1 if problems else 0
 
 
@@ -210,23 +221,31 @@ def cmd_init(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-C", "--store", default=".", help="folder of the store (or below it); default: .")
+    common.add_argument(
+        "-C", "--store", default=".", help="folder of the store (or below it); default: ."
+    )
     common.add_argument("--json", action="store_true", help="print JSON")
     nb = argparse.ArgumentParser(add_help=False)
     nb.add_argument("--notebook", help="the notebook whose history to use (default: the newest)")
 
-    parser = argparse.ArgumentParser(prog="mlvc", description="Version control for Jupyter kernel state.")
+    parser = argparse.ArgumentParser(
+        prog="mlvc", description="Version control for Jupyter kernel state."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
     p = sub.add_parser("log", parents=[common, nb], help="list snapshots, newest first")
     p.add_argument("-n", type=int, default=None, help="at most N snapshots")
     p.add_argument("--all", action="store_true", help="every notebook in the store")
-    p.add_argument("--sort", help="order by a metric: --sort acc (highest first), --sort=-loss (lowest first)")
+    p.add_argument(
+        "--sort", help="order by a metric: --sort acc (highest first), --sort=-loss (lowest first)"
+    )
     p.add_argument("--no-auto", action="store_true", help="hide automatic snapshots")
     p.set_defaults(func=cmd_log)
 
-    p = sub.add_parser("show", parents=[common, nb], help="one snapshot: variables, metrics, environment")
+    p = sub.add_parser(
+        "show", parents=[common, nb], help="one snapshot: variables, metrics, environment"
+    )
     p.add_argument("ref")
     p.set_defaults(func=cmd_show)
 
@@ -246,21 +265,31 @@ def build_parser() -> argparse.ArgumentParser:
         ("tags", cmd_tags, "list tags"),
         ("init", cmd_init, "create a store in the folder"),
     ):
-        p = sub.add_parser(name, parents=[common, nb] if name == "branches" else [common], help=text)
+        p = sub.add_parser(
+            name, parents=[common, nb] if name == "branches" else [common], help=text
+        )
         p.set_defaults(func=func)
 
-    p = sub.add_parser("fsck", parents=[common], help="verify every object; exit 1 if anything is damaged")
+    p = sub.add_parser(
+        "fsck", parents=[common], help="verify every object; exit 1 if anything is damaged"
+    )
     p.add_argument(
-        "--rebuild-index", action="store_true", help="recover a lost or damaged index from the manifests"
+        "--rebuild-index",
+        action="store_true",
+        help="recover a lost or damaged index from the manifests",
     )
     p.set_defaults(func=cmd_fsck)
 
     p = sub.add_parser("gc", parents=[common], help="remove objects no snapshot uses")
     p.add_argument("--dry-run", action="store_true", help="only say how much would be freed")
-    p.add_argument("--grace", type=float, default=3600.0, help="spare objects younger than this (seconds)")
+    p.add_argument(
+        "--grace", type=float, default=3600.0, help="spare objects younger than this (seconds)"
+    )
     p.set_defaults(func=cmd_gc)
 
-    p = sub.add_parser("trust", parents=[common, nb], help="sign snapshots with your key (all if no REF)")
+    p = sub.add_parser(
+        "trust", parents=[common, nb], help="sign snapshots with your key (all if no REF)"
+    )
     p.add_argument("ref", nargs="?")
     p.set_defaults(func=cmd_trust)
     return parser

@@ -54,7 +54,14 @@ class Diff:
     def empty(self) -> bool:
         cells = (self.notebook or {}).get("cells") or []
         metric_changes = [m for m in self.metrics if not _same_number(m["before"], m["after"])]
-        return not (self.added or self.removed or self.changed or metric_changes or self.environment or cells)
+        return not (
+            self.added
+            or self.removed
+            or self.changed
+            or metric_changes
+            or self.environment
+            or cells
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,7 +83,9 @@ class Diff:
 def _same_number(x: Any, y: Any) -> bool:
     if x is None or y is None:
         return x is y
-    return x == y or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
+    return x == y or (
+        isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y)
+    )
 
 
 def _ident(repo: Repo, sid: str) -> dict[str, Any]:
@@ -150,7 +159,11 @@ def diff(
     if values and changed_names:
         try:
             loaded_a = _load(repo, sid_a, changed_names)
-            loaded_b = {n: current[n] for n in changed_names} if current is not None else _load(repo, sid_b, changed_names)  # type: ignore[arg-type]
+            if current is not None:
+                loaded_b = {n: current[n] for n in changed_names}
+            else:
+                assert sid_b is not None
+                loaded_b = _load(repo, sid_b, changed_names)
         except Untrusted as exc:
             note = str(exc)
             loaded_a, loaded_b = {}, {}
@@ -162,7 +175,9 @@ def diff(
             change = {"kind": "bytes", "bytes_changed": True}
             if note:
                 change["note"] = "values not compared: " + note
-        out.changed.append({"name": name, "before": _info(va), "after": _info(vb), "change": change})
+        out.changed.append(
+            {"name": name, "before": _info(va), "after": _info(vb), "change": change}
+        )
 
     ma, mb = man_a.get("metrics", {}), man_b.get("metrics", {})
     for name in sorted(set(ma) | set(mb)):
@@ -170,8 +185,14 @@ def diff(
         delta = after - before if before is not None and after is not None else None
         out.metrics.append({"name": name, "before": before, "after": after, "delta": delta})
 
-    pa = {"python": man_a.get("environment", {}).get("python"), **man_a.get("environment", {}).get("packages", {})}
-    pb = {"python": man_b.get("environment", {}).get("python"), **man_b.get("environment", {}).get("packages", {})}
+    pa = {
+        "python": man_a.get("environment", {}).get("python"),
+        **man_a.get("environment", {}).get("packages", {}),
+    }
+    pb = {
+        "python": man_b.get("environment", {}).get("python"),
+        **man_b.get("environment", {}).get("packages", {}),
+    }
     for name in sorted(set(pa) | set(pb)):
         if pa.get(name) != pb.get(name):
             out.environment.append({"name": name, "before": pa.get(name), "after": pb.get(name)})
@@ -215,7 +236,11 @@ def describe_change(before: Any, after: Any) -> dict[str, Any]:
     try:
         return _describe(before, after)
     except Exception as exc:
-        return {"kind": "bytes", "bytes_changed": True, "note": f"not compared ({type(exc).__name__})"}
+        return {
+            "kind": "bytes",
+            "bytes_changed": True,
+            "note": f"not compared ({type(exc).__name__})",
+        }
 
 
 def _describe(before: Any, after: Any) -> dict[str, Any]:
@@ -239,8 +264,14 @@ def _describe(before: Any, after: Any) -> dict[str, Any]:
     model = _model_change(before, after)
     if model is not None:
         return model
-    if isinstance(before, (bool, int, float, complex)) or (np is not None and isinstance(before, np.generic)):
-        out: dict[str, Any] = {"kind": "scalar", "before": _jsonable(before), "after": _jsonable(after)}
+    if isinstance(before, (bool, int, float, complex)) or (
+        np is not None and isinstance(before, np.generic)
+    ):
+        out: dict[str, Any] = {
+            "kind": "scalar",
+            "before": _jsonable(before),
+            "after": _jsonable(after),
+        }
         b, a = _num(before), _num(after)
         if b is not None and a is not None:
             out["delta"] = a - b
@@ -305,7 +336,11 @@ def _jsonable(x: Any) -> Any:
 def _equal(x: Any, y: Any) -> bool:
     try:
         result = x == y
-        return bool(result) if isinstance(result, bool) else bool(getattr(result, "all", lambda: False)())
+        return (
+            bool(result)
+            if isinstance(result, bool)
+            else bool(getattr(result, "all", lambda: False)())
+        )
     except Exception:
         return False
 
@@ -329,7 +364,11 @@ def _array_change(before: Any, after: Any, np: Any) -> dict[str, Any]:
     }
     if before.shape == after.shape and before.dtype == after.dtype:
         if before.dtype.hasobject:
-            differ = sum(1 for x, y in zip(before.ravel().tolist(), after.ravel().tolist()) if not _equal(x, y))
+            differ = sum(
+                1
+                for x, y in zip(before.ravel().tolist(), after.ravel().tolist())
+                if not _equal(x, y)
+            )
         else:
             neq = before != after
             if before.dtype.kind in "fc":
@@ -352,8 +391,8 @@ def _frame_change(before: Any, after: Any, pd: Any, series: bool = False) -> dic
         "columns_added": [c for c in cb if c not in ta],
         "columns_removed": [c for c in ca if c not in tb],
         "dtype_changed": {c: [ta[c], tb[c]] for c in ca if c in tb and ta[c] != tb[c]},
-        "rows_before": int(len(before)),
-        "rows_after": int(len(after)),
+        "rows_before": len(before),
+        "rows_after": len(after),
         "index_equal": bool(before.index.equals(after.index)),
     }
     if out["index_equal"]:
@@ -391,7 +430,11 @@ def _model_change(before: Any, after: Any) -> dict[str, Any] | None:
         largest, changed_layers = 0.0, []
         for k in sa:
             if k in sb and sa[k].shape == sb[k].shape and sa[k].dtype.is_floating_point:
-                d = float((sa[k].detach().float() - sb[k].detach().float()).abs().max()) if sa[k].numel() else 0.0
+                d = (
+                    float((sa[k].detach().float() - sb[k].detach().float()).abs().max())
+                    if sa[k].numel()
+                    else 0.0
+                )
                 if d > 0:
                     changed_layers.append(k)
                 largest = max(largest, d)
@@ -416,7 +459,11 @@ def _model_change(before: Any, after: Any) -> dict[str, Any] | None:
             for k in sorted(set(pa) | set(pb))
             if not hasattr(pa.get(k), "get_params") and repr(pa.get(k)) != repr(pb.get(k))
         }
-        out: dict[str, Any] = {"kind": "model", "library": "scikit-learn", "params_changed": changed}
+        out: dict[str, Any] = {
+            "kind": "model",
+            "library": "scikit-learn",
+            "params_changed": changed,
+        }
         np = sys.modules.get("numpy")
         if np is not None:
             wa, wb = _sk_weights(before, np), _sk_weights(after, np)
@@ -435,7 +482,12 @@ def _model_change(before: Any, after: Any) -> dict[str, Any] | None:
 def _sk_weights(model: Any, np: Any) -> dict[str, Any]:
     out = {}
     for k, v in vars(model).items():
-        if k.endswith("_") and not k.startswith("_") and isinstance(v, np.ndarray) and v.dtype.kind == "f":
+        if (
+            k.endswith("_")
+            and not k.startswith("_")
+            and isinstance(v, np.ndarray)
+            and v.dtype.kind == "f"
+        ):
             out[k] = v
     return out
 
@@ -499,11 +551,15 @@ def notebook_diff(nb_a: Any, nb_b: Any) -> dict[str, Any]:
             entries.append(_cell_entry("added", None, cells_b[jb], None, jb))
     for i, jb in a_to_b.items():
         ca, cb = cells_a[i], cells_b[jb]
-        if _source(ca) != _source(cb) or _outputs(ca) != _outputs(cb) or ca.get("cell_type") != cb.get("cell_type"):
+        if (
+            _source(ca) != _source(cb)
+            or _outputs(ca) != _outputs(cb)
+            or ca.get("cell_type") != cb.get("cell_type")
+        ):
             entries.append(_cell_entry("modified", ca, cb, i, jb))
         else:
             unchanged += 1
-    entries.sort(key=lambda e: (e["b_index"] if e["b_index"] is not None else e["a_index"] - 0.5))
+    entries.sort(key=lambda e: e["b_index"] if e["b_index"] is not None else e["a_index"] - 0.5)
     return {"available": True, "cells": entries, "unchanged": unchanged}
 
 
@@ -517,7 +573,11 @@ def _cell_entry(kind: str, ca: Any, cb: Any, ia: int | None, ib: int | None) -> 
     src_b = _source(cb) if cb is not None else ""
     lines = []
     if kind in ("modified", "moved") and src_a != src_b:
-        lines = list(difflib.unified_diff(src_a.splitlines(), src_b.splitlines(), "before", "after", lineterm="", n=2))[2:]
+        lines = list(
+            difflib.unified_diff(
+                src_a.splitlines(), src_b.splitlines(), "before", "after", lineterm="", n=2
+            )
+        )[2:]
     elif kind == "added":
         lines = ["+" + line for line in src_b.splitlines()]
     elif kind == "removed":

@@ -25,7 +25,8 @@ BUSY_TIMEOUT_S = 120
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
-    db["snapshots"].create(
+    t = db.table
+    t("snapshots").create(
         {
             "id": str,
             "notebook": str,
@@ -45,12 +46,12 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"notebook", "message", "created_at"},
     )
-    db["snapshots"].create_index(["notebook", "created_at"])
-    db["parents"].create(
+    t("snapshots").create_index(["notebook", "created_at"])
+    t("parents").create(
         {"snapshot": str, "parent": str, "position": int}, pk=("snapshot", "position")
     )
-    db["parents"].create_index(["parent"])
-    db["variables"].create(
+    t("parents").create_index(["parent"])
+    t("variables").create(
         {
             "snapshot": str,
             "name": str,
@@ -63,18 +64,18 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
         },
         pk=("snapshot", "name"),
     )
-    db["skipped"].create({"snapshot": str, "name": str, "reason": str}, pk=("snapshot", "name"))
-    db["metrics"].create({"snapshot": str, "name": str, "value": float}, pk=("snapshot", "name"))
-    db["metrics"].create_index(["name"])
+    t("skipped").create({"snapshot": str, "name": str, "reason": str}, pk=("snapshot", "name"))
+    t("metrics").create({"snapshot": str, "name": str, "value": float}, pk=("snapshot", "name"))
+    t("metrics").create_index(["name"])
     # Branches belong to a notebook; tags are global (notebook "").
-    db["refs"].create(
+    t("refs").create(
         {"notebook": str, "kind": str, "name": str, "target": str},
         pk=("notebook", "kind", "name"),
     )
-    db["refs"].create_index(["target"])
+    t("refs").create_index(["target"])
     # A notebook's HEAD: on a branch, or detached at a snapshot (after checking
     # out an older one; the next commit then starts a new branch from there).
-    db["heads"].create(
+    t("heads").create(
         {"notebook": str, "branch": str, "snapshot": str, "from_branch": str}, pk="notebook"
     )
 
@@ -127,6 +128,10 @@ class Index:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    def ensure(self) -> None:
+        """Create (or migrate) the schema now."""
+        self._connect().close()
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)

@@ -28,15 +28,25 @@ class Problem:
         return f"{where}{self.what or 'object'} is {self.kind}{obj}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "object": self.object, "snapshot": self.snapshot, "what": self.what, "text": str(self)}
+        return {
+            "kind": self.kind,
+            "object": self.object,
+            "snapshot": self.snapshot,
+            "what": self.what,
+            "text": str(self),
+        }
 
 
 def _manifest_objects(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     """Every object a manifest names, with what it holds."""
-    out = []
+    out: list[tuple[str, str]] = []
     for unit in manifest.get("units", []):
         names = unit.get("names", [])
-        what = f"variable {names[0]!r}" if len(names) == 1 else "variables " + ", ".join(repr(n) for n in names)
+        what = (
+            f"variable {names[0]!r}"
+            if len(names) == 1
+            else "variables " + ", ".join(repr(n) for n in names)
+        )
         out.extend((oid, what) for oid in unit.get("stream", []))
         for b in unit.get("buffers", []):
             out.extend((oid, what) for oid in b.get("chunks", []))
@@ -49,9 +59,11 @@ def fsck(repo: Repo) -> list[Problem]:
     problems: list[Problem] = []
     try:
         check = repo.index.rows("pragma integrity_check")
-        if check and list(check[0].values())[0] != "ok":
+        if check and next(iter(check[0].values())) != "ok":
             problems.append(Problem("corrupt", what="the index (index.sqlite)"))
-        snapshots = [r["id"] for r in repo.index.rows("select id from snapshots order by created_at")]
+        snapshots = [
+            r["id"] for r in repo.index.rows("select id from snapshots order by created_at")
+        ]
     except DamagedStore as exc:
         return [Problem("corrupt", what=f"the index ({exc})")]
     verdicts: dict[str, str | None] = {}
@@ -137,7 +149,11 @@ def _peek_manifest(repo: Repo, oid: str) -> dict[str, Any] | None:
         manifest = json.loads(repo.objects.get(oid))
     except (DamagedStore, ValueError):
         return None
-    return manifest if isinstance(manifest, dict) and "units" in manifest and "format" in manifest else None
+    return (
+        manifest
+        if isinstance(manifest, dict) and "units" in manifest and "format" in manifest
+        else None
+    )
 
 
 def rebuild_index(repo: Repo) -> int:
@@ -194,12 +210,23 @@ def rebuild_index(repo: Repo) -> int:
             parent_hashes = {}
             if m.get("parents"):
                 parent_hashes = dict(
-                    db.execute("select name, hash from variables where snapshot = ?", [m["parents"][0]]).fetchall()
+                    db.execute(
+                        "select name, hash from variables where snapshot = ?", [m["parents"][0]]
+                    ).fetchall()
                 )
             for name, v in m.get("variables", {}).items():
                 db.execute(
                     "insert or ignore into variables values (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [sid, name, v["type"], dumps(v["summary"]), v["nbytes"], int(parent_hashes.get(name) != v["hash"]), v["hash"], v["unit"]],
+                    [
+                        sid,
+                        name,
+                        v["type"],
+                        dumps(v["summary"]),
+                        v["nbytes"],
+                        int(parent_hashes.get(name) != v["hash"]),
+                        v["hash"],
+                        v["unit"],
+                    ],
                 )
             for name, reason in m.get("skipped", {}).items():
                 db.execute("insert or ignore into skipped values (?, ?, ?)", [sid, name, reason])
@@ -211,5 +238,7 @@ def rebuild_index(repo: Repo) -> int:
         for (nb, branch), sid in tips.items():
             db.execute("insert or replace into refs values (?, 'branch', ?, ?)", [nb, branch, sid])
         for nb, (branch, _) in newest.items():
-            db.execute("insert or replace into heads (notebook, branch) values (?, ?)", [nb, branch])
+            db.execute(
+                "insert or replace into heads (notebook, branch) values (?, ?)", [nb, branch]
+            )
     return len(manifests)

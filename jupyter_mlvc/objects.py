@@ -114,7 +114,9 @@ class ObjectStore:
         raw = self._read(oid, what)
         data = self._decode(oid, raw, what)
         if hash_bytes(data) != oid:
-            raise CorruptObject(f"{what or 'object'} is corrupt: object {oid[:12]} does not match its hash")
+            raise CorruptObject(
+                f"{what or 'object'} is corrupt: object {oid[:12]} does not match its hash"
+            )
         return data
 
     def read_into(self, oid: str, target: memoryview, what: str | None = None) -> None:
@@ -140,7 +142,9 @@ class ObjectStore:
         except FileNotFoundError:
             raise MissingObject(f"{what or 'object'} is missing from the store: object {oid[:12]}")
         if hash_bytes(target) != oid:
-            raise CorruptObject(f"{what or 'object'} is corrupt: object {oid[:12]} does not match its hash")
+            raise CorruptObject(
+                f"{what or 'object'} is corrupt: object {oid[:12]} does not match its hash"
+            )
 
     def _read(self, oid: str, what: str | None) -> bytes:
         try:

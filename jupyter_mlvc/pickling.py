@@ -214,7 +214,9 @@ class Pickler(cloudpickle.Pickler):
                 if reduced is not None:
                     return reduced
             return self._reduce_array(obj)
-        if self._torch is not None and (t.__module__.startswith("torch") or t is torch_support.StorageRef):
+        if self._torch is not None and (
+            t.__module__.startswith("torch") or t is torch_support.StorageRef
+        ):
             reduced = torch_support.reduce(self, obj)
             if reduced is not NotImplemented:
                 return reduced
@@ -243,8 +245,9 @@ class Pickler(cloudpickle.Pickler):
         return (_rebuild_array, (buf, arr.dtype, arr.shape, order, bool(arr.flags.writeable)))
 
     def _reduce_view(self, arr):
+        ndarray: Any = self._ndarray
         root = arr
-        while isinstance(root.base, self._ndarray):
+        while isinstance(root.base, ndarray):
             root = root.base
         if root is arr or arr.dtype.hasobject or root.dtype.hasobject:
             return None
@@ -302,5 +305,3 @@ def dumps(
 
 def loads(data: bytes, namespace: dict, buffers=None) -> Any:
     return Unpickler(io.BytesIO(data), namespace, buffers=buffers).load()
-
-

@@ -60,6 +60,9 @@ from .refs import DEFAULT_BRANCH, check_name, is_id_prefix, split_ref
 from .rng import capture_rng, dumps_rng, restore_rng
 from .snapshot import RestoreReport, Snapshot, Status, VariableInfo
 
+# ``Repo.list`` shadows the builtin inside the class body.
+List = list
+
 STORE_DIR = ".mlvc"
 FORMAT = 1
 Progress = Callable[[int, int], None]
@@ -145,7 +148,9 @@ class Repo:
         self.root = self.path.parent
         # Durability: objects reach the disk before the index names them (survives a
         # power loss). MLVC_FSYNC=0 trades that for speed; a killed process is safe either way.
-        self.objects = ObjectStore(self.path / "objects", fsync=os.environ.get("MLVC_FSYNC", "1") != "0")
+        self.objects = ObjectStore(
+            self.path / "objects", fsync=os.environ.get("MLVC_FSYNC", "1") != "0"
+        )
         self.index = Index(self.path / "index.sqlite")
         self._key: bytes | None = None
         # Per notebook: the snapshot this process last committed or restored, and the
@@ -174,7 +179,7 @@ class Repo:
             (store / sub).mkdir(mode=0o700)
         (store / "FORMAT").write_text(f"{FORMAT}\n")
         repo = cls(store)
-        repo.index.db  # creates the schema
+        repo.index.ensure()
         return repo
 
     @staticmethod
@@ -237,11 +242,16 @@ class Repo:
             return self._nb_key(notebook_path)
         if self.notebook_path is not None:
             return self.notebook_path
-        row = self.index.one("select notebook from snapshots order by created_at desc, rowid desc limit 1")
+        row = self.index.one(
+            "select notebook from snapshots order by created_at desc, rowid desc limit 1"
+        )
         return row["notebook"] if row else ""
 
-    def notebooks(self) -> list[str]:
-        return [r["notebook"] for r in self.index.rows("select distinct notebook from snapshots order by notebook")]
+    def notebooks(self) -> List[str]:
+        return [
+            r["notebook"]
+            for r in self.index.rows("select distinct notebook from snapshots order by notebook")
+        ]
 
     def _head_id(self, nb: str) -> str | None:
         row = self.index.one("select * from heads where notebook = ?", [nb])
@@ -249,7 +259,8 @@ class Repo:
             return None
         if row["branch"]:
             ref = self.index.one(
-                "select target from refs where notebook = ? and kind = 'branch' and name = ?", [nb, row["branch"]]
+                "select target from refs where notebook = ? and kind = 'branch' and name = ?",
+                [nb, row["branch"]],
             )
             return ref["target"] if ref else None
         return row["snapshot"]
@@ -273,8 +284,11 @@ class Repo:
                 raise UnknownRef(f"no snapshots yet{' of ' + nb if nb else ''}: HEAD names nothing")
         else:
             row = self.index.one(
-                "select target from refs where notebook = ? and kind = 'branch' and name = ?", [nb, base]
-            ) or self.index.one("select target from refs where notebook = '' and kind = 'tag' and name = ?", [base])
+                "select target from refs where notebook = ? and kind = 'branch' and name = ?",
+                [nb, base],
+            ) or self.index.one(
+                "select target from refs where notebook = '' and kind = 'tag' and name = ?", [base]
+            )
             sid = row["target"] if row else None
             if sid is None and is_id_prefix(base):
                 rows = self.index.rows(
@@ -283,12 +297,16 @@ class Repo:
                 )
                 if len(rows) > 1:
                     shown = ", ".join(r["id"][:12] for r in rows[:5])
-                    raise AmbiguousRef(f"{base!r} matches several snapshots ({shown}...): give more characters")
+                    raise AmbiguousRef(
+                        f"{base!r} matches several snapshots ({shown}...): give more characters"
+                    )
                 sid = rows[0]["id"] if rows else None
             if sid is None:
                 raise UnknownRef(f"unknown ref {base!r}: not a snapshot id, branch or tag")
         for i in range(steps):
-            row = self.index.one("select parent from parents where snapshot = ? and position = 0", [sid])
+            row = self.index.one(
+                "select parent from parents where snapshot = ? and position = 0", [sid]
+            )
             if row is None:
                 raise UnknownRef(f"{ref!r} goes back {steps} snapshots, but there are only {i}")
             sid = row["parent"]
@@ -297,12 +315,15 @@ class Repo:
     def branches(self, notebook_path: Any = None) -> dict[str, str]:
         nb = self._scope(notebook_path)
         rows = self.index.rows(
-            "select name, target from refs where notebook = ? and kind = 'branch' order by name", [nb]
+            "select name, target from refs where notebook = ? and kind = 'branch' order by name",
+            [nb],
         )
         return {r["name"]: r["target"] for r in rows}
 
     def tags(self) -> dict[str, str]:
-        rows = self.index.rows("select name, target from refs where notebook = '' and kind = 'tag' order by name")
+        rows = self.index.rows(
+            "select name, target from refs where notebook = '' and kind = 'tag' order by name"
+        )
         return {r["name"]: r["target"] for r in rows}
 
     def branch(self, name: str, ref: str = "HEAD", notebook_path: Any = None) -> str:
@@ -329,7 +350,9 @@ class Repo:
         check_name(name, "tag")
         sid = self.resolve(ref, notebook_path)
         with self.index.write() as db:
-            if db.execute("select 1 from refs where notebook = '' and kind = 'tag' and name = ?", [name]).fetchone():
+            if db.execute(
+                "select 1 from refs where notebook = '' and kind = 'tag' and name = ?", [name]
+            ).fetchone():
                 raise BadName(f"tag {name!r} already exists")
             db.execute("insert into refs values ('', 'tag', ?, ?)", [name, sid])
         return sid
@@ -341,13 +364,20 @@ class Repo:
         branch, snapshot = row
         if branch:
             ref = db.execute(
-                "select target from refs where notebook = ? and kind = 'branch' and name = ?", [nb, branch]
+                "select target from refs where notebook = ? and kind = 'branch' and name = ?",
+                [nb, branch],
             ).fetchone()
             return ref[0] if ref else None
         return snapshot
 
     @staticmethod
-    def _set_head(db, nb: str, branch: str | None = None, snapshot: str | None = None, from_branch: str | None = None):
+    def _set_head(
+        db,
+        nb: str,
+        branch: str | None = None,
+        snapshot: str | None = None,
+        from_branch: str | None = None,
+    ):
         db.execute(
             "insert or replace into heads (notebook, branch, snapshot, from_branch) values (?, ?, ?, ?)",
             [nb, branch, snapshot, from_branch],
@@ -391,7 +421,9 @@ class Repo:
             raise BadInput("the namespace must be a dict (for example globals())")
         merged = _check_metrics({**_staged_metrics, **(metrics or {})})
         nb_bytes = _notebook_bytes(notebook)
-        nb = self._nb_key(notebook_path) if notebook_path is not None else (self.notebook_path or "")
+        nb = (
+            self._nb_key(notebook_path) if notebook_path is not None else (self.notebook_path or "")
+        )
         skip, reuse_from = self._reusable(nb, namespace, assume_unchanged)
         captured = capture_mod.capture(namespace, only, exclude, skip=skip)
         if reuse_from is not None:
@@ -454,7 +486,8 @@ class Repo:
         if head is None:
             return not captured.variables and not captured.reused
         stored = dict(
-            (r["name"], r["hash"]) for r in self.index.rows("select name, hash from variables where snapshot = ?", [head])
+            (r["name"], r["hash"])
+            for r in self.index.rows("select name, hash from variables where snapshot = ?", [head])
         )
         hashes = self._hashes(captured)
         hashes.update({n: e["hash"] for n, e in captured.reused.items()})
@@ -524,7 +557,9 @@ class Repo:
                 parent_hashes = {}
                 if parent:
                     parent_hashes = dict(
-                        db.execute("select name, hash from variables where snapshot = ?", [parent]).fetchall()
+                        db.execute(
+                            "select name, hash from variables where snapshot = ?", [parent]
+                        ).fetchall()
                     )
                 db.execute(
                     "insert into snapshots (id, notebook, message, created_at, branch, n_variables, nbytes,"
@@ -566,10 +601,16 @@ class Repo:
                     ],
                 )
                 db.executemany(
-                    "insert into skipped values (?, ?, ?)", [(sid, n, r) for n, r in captured.skipped.items()]
+                    "insert into skipped values (?, ?, ?)",
+                    [(sid, n, r) for n, r in captured.skipped.items()],
                 )
-                db.executemany("insert into metrics values (?, ?, ?)", [(sid, n, v) for n, v in metrics.items()])
-                db.execute("insert or replace into refs values (?, 'branch', ?, ?)", [nb, branch, sid])
+                db.executemany(
+                    "insert into metrics values (?, ?, ?)",
+                    [(sid, n, v) for n, v in metrics.items()],
+                )
+                db.execute(
+                    "insert or replace into refs values (?, 'branch', ?, ?)", [nb, branch, sid]
+                )
                 self._set_head(db, nb, branch=branch)
                 del detached_from
             written = batch.bytes_written
@@ -580,7 +621,9 @@ class Repo:
         return snap
 
     def _branch_for_commit(self, db, nb: str) -> tuple[str, str | None]:
-        row = db.execute("select branch, from_branch from heads where notebook = ?", [nb]).fetchone()
+        row = db.execute(
+            "select branch, from_branch from heads where notebook = ?", [nb]
+        ).fetchone()
         if row is None:
             return DEFAULT_BRANCH, None
         branch, from_branch = row
@@ -589,21 +632,26 @@ class Repo:
         # Detached (an older snapshot was checked out): start a new branch there.
         base = from_branch or DEFAULT_BRANCH
         taken = {
-            r[0] for r in db.execute("select name from refs where notebook = ? and kind = 'branch'", [nb]).fetchall()
+            r[0]
+            for r in db.execute(
+                "select name from refs where notebook = ? and kind = 'branch'", [nb]
+            ).fetchall()
         }
         n = 2
         while f"{base}-{n}" in taken:
             n += 1
         return f"{base}-{n}", base
 
-    def _serialize(self, captured: capture_mod.Captured, sink: Any, progress: Progress | None = None):
+    def _serialize(
+        self, captured: capture_mod.Captured, sink: Any, progress: Progress | None = None
+    ):
         """Chunk, hash and (for a write batch) store every unit.
 
         Returns ``(units, variable hashes)``: the manifest's description of each
         unit, and for each variable a hash that changes when its value, or the
         set of variables it shares objects with, changes.
         """
-        jobs: list[tuple[Future, int]] = []
+        jobs: List[tuple[Future, int]] = []
         plans = []
         for unit in captured.units:
             stream_view = memoryview(unit.stream)
@@ -632,7 +680,9 @@ class Repo:
                 "names": unit.names,
                 "stream": [f.result() for f in stream_futs],
                 "stream_size": stream_size,
-                "buffers": [{"nbytes": n, "chunks": [f.result() for f in futs]} for n, futs in buffer_plans],
+                "buffers": [
+                    {"nbytes": n, "chunks": [f.result() for f in futs]} for n, futs in buffer_plans
+                ],
             }
             units.append(meta)
             if len(unit.names) == 1:
@@ -651,8 +701,13 @@ class Repo:
                         buffer_hash_cache[key] = hash_bytes(raw)
                     buffer_hashes.append(buffer_hash_cache[key])
                 var_hashes[name] = hash_bytes(
-                    dumps({"stream": hash_bytes(var.stream), "buffers": buffer_hashes, "shared": sorted(unit.names)})
-                    .encode()
+                    dumps(
+                        {
+                            "stream": hash_bytes(var.stream),
+                            "buffers": buffer_hashes,
+                            "shared": sorted(unit.names),
+                        }
+                    ).encode()
                 )
         return units, var_hashes
 
@@ -673,9 +728,22 @@ class Repo:
 
     def _snapshot(self, row: dict[str, Any], with_variables: bool = False) -> Snapshot:
         sid = row["id"]
-        parents = [r["parent"] for r in self.index.rows("select parent from parents where snapshot = ? order by position", [sid])]
-        tags = [r["name"] for r in self.index.rows("select name from refs where kind = 'tag' and target = ?", [sid])]
-        metrics = {r["name"]: r["value"] for r in self.index.rows("select name, value from metrics where snapshot = ?", [sid])}
+        parents = [
+            r["parent"]
+            for r in self.index.rows(
+                "select parent from parents where snapshot = ? order by position", [sid]
+            )
+        ]
+        tags = [
+            r["name"]
+            for r in self.index.rows(
+                "select name from refs where kind = 'tag' and target = ?", [sid]
+            )
+        ]
+        metrics = {
+            r["name"]: r["value"]
+            for r in self.index.rows("select name, value from metrics where snapshot = ?", [sid])
+        }
         snap = Snapshot(
             id=sid,
             parents=parents,
@@ -695,7 +763,9 @@ class Repo:
         )
         if with_variables:
             snap.environment = json.loads(row["environment"] or "{}")
-            for r in self.index.rows("select * from variables where snapshot = ? order by name", [sid]):
+            for r in self.index.rows(
+                "select * from variables where snapshot = ? order by name", [sid]
+            ):
                 snap.variables[r["name"]] = VariableInfo(
                     name=r["name"],
                     type=r["type"],
@@ -705,7 +775,10 @@ class Repo:
                     group=r["hash"] or "",
                 )
             snap.skipped = {
-                r["name"]: r["reason"] for r in self.index.rows("select name, reason from skipped where snapshot = ?", [sid])
+                r["name"]: r["reason"]
+                for r in self.index.rows(
+                    "select name, reason from skipped where snapshot = ?", [sid]
+                )
             }
         return snap
 
@@ -727,7 +800,7 @@ class Repo:
         branch: str | None = None,
         include_auto: bool = True,
         all: bool = False,
-    ) -> tuple[list[Snapshot], int]:
+    ) -> tuple[List[Snapshot], int]:
         """A page of snapshots, newest first, and how many match in all."""
         where, params = self._filters(notebook_path, search, branch, include_auto, all)
         total = self.index.one(f"select count(*) as n from snapshots {where}", params)["n"]  # type: ignore[index]
@@ -744,7 +817,9 @@ class Repo:
             params.append(self._scope(notebook_path))
         if search:
             clauses.append("message like ? escape '\\'")
-            params.append("%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            params.append(
+                "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            )
         if branch:
             clauses.append("branch = ?")
             params.append(branch)
@@ -775,10 +850,12 @@ class Repo:
         rows = self.index.rows(sql, params)
         ids = [r["id"] for r in rows]
         metrics: dict[str, dict[str, float]] = {}
-        tags: dict[str, list[str]] = {}
+        tags: dict[str, List[str]] = {}
         if ids:
             marks = ",".join("?" * len(ids)) if len(ids) < 900 else None
-            msql = "select snapshot, name, value from metrics" + (f" where snapshot in ({marks})" if marks else "")
+            msql = "select snapshot, name, value from metrics" + (
+                f" where snapshot in ({marks})" if marks else ""
+            )
             for r in self.index.rows(msql, ids if marks else []):
                 metrics.setdefault(r["name"], {})[r["snapshot"]] = r["value"]
             for r in self.index.rows("select name, target from refs where kind = 'tag'"):
@@ -832,7 +909,7 @@ class Repo:
                 f"changed); its pickles could run code. Inspect it, then trust it: %mlvc trust {sid[:8]}"
             )
 
-    def trust(self, ref: str | None = None, notebook_path: Any = None) -> list[str]:
+    def trust(self, ref: str | None = None, notebook_path: Any = None) -> List[str]:
         """Sign snapshots with this user's key, so that they can be restored.
 
         ``ref`` None trusts every snapshot in the store. Returns the ids signed.
@@ -845,13 +922,14 @@ class Repo:
             self._manifest(sid)  # the manifest must still match its id
         with self.index.write() as db:
             db.executemany(
-                "update snapshots set signature = ? where id = ?", [(signing.sign(self.key, s), s) for s in ids]
+                "update snapshots set signature = ? where id = ?",
+                [(signing.sign(self.key, s), s) for s in ids],
             )
         return ids
 
     # -- restore ---------------------------------------------------------------
 
-    def _plan(self, sid: str, names: Iterable[str] | None) -> tuple[dict[str, Any], list[str]]:
+    def _plan(self, sid: str, names: Iterable[str] | None) -> tuple[dict[str, Any], List[str]]:
         manifest = self._manifest(sid)
         variables = manifest["variables"]
         if names is None:
@@ -862,13 +940,21 @@ class Repo:
             if missing:
                 why = manifest["skipped"].get(missing[0])
                 if why:
-                    raise UnknownVariable(f"{missing[0]!r} was not saved in snapshot {sid[:8]}: {why}")
+                    raise UnknownVariable(
+                        f"{missing[0]!r} was not saved in snapshot {sid[:8]}: {why}"
+                    )
                 have = ", ".join(sorted(variables)[:10]) or "nothing"
-                raise UnknownVariable(f"snapshot {sid[:8]} has no variable {missing[0]!r} (it has: {have})")
+                raise UnknownVariable(
+                    f"snapshot {sid[:8]} has no variable {missing[0]!r} (it has: {have})"
+                )
         return manifest, wanted
 
     def _load_units(
-        self, manifest: dict[str, Any], unit_ids: Iterable[int], namespace: dict, progress: Progress | None = None
+        self,
+        manifest: dict[str, Any],
+        unit_ids: Iterable[int],
+        namespace: dict,
+        progress: Progress | None = None,
     ) -> tuple[dict[str, Any], dict[str, str]]:
         units = [manifest["units"][i] for i in sorted(set(unit_ids))]
         values: dict[str, Any] = {}
@@ -879,7 +965,9 @@ class Repo:
             for unit in units:
                 what = _describe_names(unit["names"])
                 try:
-                    stream = b"".join(pool.map(lambda oid, w=what: self.objects.get(oid, what=w), unit["stream"]))
+                    stream = b"".join(
+                        pool.map(lambda oid, w=what: self.objects.get(oid, what=w), unit["stream"])
+                    )
                     buffers = []
                     for b in unit["buffers"]:
                         buf = bytearray(b["nbytes"])
@@ -898,7 +986,9 @@ class Repo:
                     continue
                 except Exception as exc:
                     for n in unit["names"]:
-                        errors[n] = f"cannot be restored: {type(exc).__name__}: {exc}".splitlines()[0][:300]
+                        errors[n] = f"cannot be restored: {type(exc).__name__}: {exc}".splitlines()[
+                            0
+                        ][:300]
                     continue
                 finally:
                     done += unit["stream_size"] + sum(b["nbytes"] for b in unit["buffers"])
@@ -917,12 +1007,12 @@ class Repo:
         current: dict | None,
         target: dict,
         progress: Progress | None = None,
-    ) -> tuple[dict[str, Any], list[str], dict[str, str], dict[str, Any]]:
+    ) -> tuple[dict[str, Any], List[str], dict[str, str], dict[str, Any]]:
         """``(loaded values, unchanged names, errors, manifest)`` for a checkout of ``sid``."""
         manifest, wanted = self._plan(sid, names)
         self._check_trust(sid)
         variables = manifest["variables"]
-        unchanged: list[str] = []
+        unchanged: List[str] = []
         if current is not None:
             present = [n for n in wanted if n in current]
             if present:
@@ -994,7 +1084,7 @@ class Repo:
         if isinstance(names, str):
             names = [names]
         exclude = list(exclude or ())
-        rng_restored: list[str] = []
+        rng_restored: List[str] = []
         sid = self.resolve(ref, notebook_path)
         nb = self._nb_key(notebook_path) if notebook_path is not None else self._scope(None)
         self._plan(sid, names)
@@ -1014,8 +1104,10 @@ class Repo:
                         auto=True,
                         notebook_source=notebook_source,
                     )
-        values, unchanged, errors, manifest = self._values(sid, names, namespace, namespace, progress)
-        removed: list[str] = []
+        values, unchanged, errors, manifest = self._values(
+            sid, names, namespace, namespace, progress
+        )
+        removed: List[str] = []
         if names is None:
             current, _, _ = capture_mod.select(namespace, exclude=exclude)
             keep = set(manifest["variables"]) | set(manifest["skipped"])
@@ -1025,9 +1117,13 @@ class Repo:
             _redo_imports(namespace, manifest)
             if rng and manifest.get("rng"):
                 try:
-                    rng_restored = restore_rng(self.objects.get(manifest["rng"], what="the random state"))
+                    rng_restored = restore_rng(
+                        self.objects.get(manifest["rng"], what="the random state")
+                    )
                 except Exception as exc:
-                    errors["(random state)"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    errors["(random state)"] = (
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    )
         namespace.update(values)
         if names is None and not [n for n in errors if not n.startswith("(")]:
             with self.index.write() as db:
@@ -1036,8 +1132,13 @@ class Repo:
                     [nb, sid],
                 ).fetchall()
                 tips = [r[0] for r in tip]
-                head_row = db.execute("select branch from heads where notebook = ?", [nb]).fetchone()
-                self._recent[nb] = (sid, {n: id(namespace[n]) for n in manifest["variables"] if n in namespace})
+                head_row = db.execute(
+                    "select branch from heads where notebook = ?", [nb]
+                ).fetchone()
+                self._recent[nb] = (
+                    sid,
+                    {n: id(namespace[n]) for n in manifest["variables"] if n in namespace},
+                )
                 if head_row and head_row[0] in tips:
                     pass
                 elif tips:
@@ -1062,7 +1163,10 @@ class Repo:
         stored: dict[str, str] = {}
         if base is not None:
             stored = {
-                r["name"]: r["hash"] for r in self.index.rows("select name, hash from variables where snapshot = ?", [base])
+                r["name"]: r["hash"]
+                for r in self.index.rows(
+                    "select name, hash from variables where snapshot = ?", [base]
+                )
             }
         status = Status(base=base, skipped=dict(captured.skipped))
         for name in sorted(hashes):
@@ -1173,9 +1277,13 @@ def _write_errors(store: Path):
     except OSError as exc:
         what = exc.strerror or str(exc)
         code = f" ({errno.errorcode.get(exc.errno, exc.errno)})" if exc.errno else ""
-        raise WriteFailed(f"nothing was committed: cannot write to the store {store}: {what}{code}") from exc
+        raise WriteFailed(
+            f"nothing was committed: cannot write to the store {store}: {what}{code}"
+        ) from exc
     except sqlite3.OperationalError as exc:
-        raise WriteFailed(f"nothing was committed: cannot write the index of {store}: {exc}") from exc
+        raise WriteFailed(
+            f"nothing was committed: cannot write the index of {store}: {exc}"
+        ) from exc
 
 
 def _redo_imports(namespace: dict[str, Any], manifest: dict[str, Any]) -> None:

@@ -60,7 +60,15 @@ def reduce(pickler: Any, obj: Any) -> Any:
     grad = obj.grad if obj.requires_grad else None
     return (
         _rebuild_tensor,
-        (ref, obj.storage_offset(), tuple(obj.size()), tuple(obj.stride()), obj.dtype, obj.requires_grad, grad),
+        (
+            ref,
+            obj.storage_offset(),
+            tuple(obj.size()),
+            tuple(obj.stride()),
+            obj.dtype,
+            obj.requires_grad,
+            grad,
+        ),
     )
 
 

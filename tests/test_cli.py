@@ -51,7 +51,9 @@ def test_log_text_and_json(history):
     assert rows[1]["acc"] == 0.9 and rows[1]["tags"] == "best"
     by_loss = json.loads(mlvc("log", "--json", "--sort=-loss", cwd=history["root"]).stdout)
     assert [r["message"] for r in by_loss] == ["baseline", "weaker"]
-    by_acc = json.loads(mlvc("log", "--json", "--sort", "acc", "-n", "1", cwd=history["root"]).stdout)
+    by_acc = json.loads(
+        mlvc("log", "--json", "--sort", "acc", "-n", "1", cwd=history["root"]).stdout
+    )
     assert [r["message"] for r in by_acc] == ["baseline"]
 
 

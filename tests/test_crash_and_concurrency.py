@@ -145,7 +145,9 @@ FILL_DISK = textwrap.dedent(
 
 def test_file_size_limit_fails_cleanly(tmp_path):
     repo = Repo.init(tmp_path)
-    proc = subprocess.run([sys.executable, "-c", FILL_DISK, str(tmp_path)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", FILL_DISK, str(tmp_path)], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     assert "FAILED: nothing was committed: cannot write to the store" in proc.stdout
     assert "KERNEL STATE KEPT" in proc.stdout

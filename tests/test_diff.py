@@ -30,7 +30,12 @@ def test_added_removed_changed_and_metrics(repo):
     d = repo.diff(s1.id, s2.id)
     assert [e["name"] for e in d.added] == ["new"]
     assert [e["name"] for e in d.removed] == ["gone"]
-    assert by_name(d.changed)["n"]["change"] == {"kind": "scalar", "before": 10, "after": 12, "delta": 2.0}
+    assert by_name(d.changed)["n"]["change"] == {
+        "kind": "scalar",
+        "before": 10,
+        "after": 12,
+        "delta": 2.0,
+    }
     assert d.unchanged == ["keep"]
     metrics = {m["name"]: m for m in d.metrics}
     assert metrics["acc"]["delta"] == 0.25 and metrics["old"]["after"] is None
@@ -38,7 +43,9 @@ def test_added_removed_changed_and_metrics(repo):
 
 def test_diff_mirrors(repo):
     s1 = repo.commit({"x": np.arange(10.0), "s": {1, 2}, "gone": 1}, "one", metrics={"acc": 0.5})
-    s2 = repo.commit({"x": np.arange(10.0) * 2, "s": {2, 3}, "new": 2}, "two", metrics={"acc": 0.75})
+    s2 = repo.commit(
+        {"x": np.arange(10.0) * 2, "s": {2, 3}, "new": 2}, "two", metrics={"acc": 0.75}
+    )
     ab, ba = repo.diff(s1.id, s2.id), repo.diff(s2.id, s1.id)
     assert [e["name"] for e in ab.added] == [e["name"] for e in ba.removed]
     assert [e["name"] for e in ab.removed] == [e["name"] for e in ba.added]
@@ -46,7 +53,9 @@ def test_diff_mirrors(repo):
     assert s_ab["added"] == s_ba["removed"] and s_ab["removed"] == s_ba["added"]
     x_ab, x_ba = by_name(ab.changed)["x"]["change"], by_name(ba.changed)["x"]["change"]
     assert x_ab["n_differ"] == x_ba["n_differ"] and x_ab["stats_before"] == x_ba["stats_after"]
-    assert {m["name"]: m["delta"] for m in ab.metrics} == {m["name"]: -m["delta"] for m in ba.metrics}
+    assert {m["name"]: m["delta"] for m in ab.metrics} == {
+        m["name"]: -m["delta"] for m in ba.metrics
+    }
 
 
 def test_array_changes():
@@ -57,7 +66,11 @@ def test_array_changes():
     assert ch["kind"] == "array" and ch["n_differ"] == 10 and ch["max_abs_diff"] == 5.0
     assert ch["stats_before"]["mean"] == 0.0 and ch["stats_after"]["mean"] == pytest.approx(0.05)
     reshaped = describe_change(a, a.reshape(10, 100))
-    assert reshaped["shape_before"] == [1000] and reshaped["shape_after"] == [10, 100] and "n_differ" not in reshaped
+    assert (
+        reshaped["shape_before"] == [1000]
+        and reshaped["shape_after"] == [10, 100]
+        and "n_differ" not in reshaped
+    )
     assert describe_change(a, a.astype(np.float32))["dtype_after"] == "float32"
 
 

@@ -120,7 +120,15 @@ def results(tmp_path_factory):
     plan_file.write_text(json.dumps(plan))
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     proc = subprocess.run(
-        [sys.executable, "-c", COLD, str(plan_file), str(root), str(Path(__file__).parent.parent), str(out_file)],
+        [
+            sys.executable,
+            "-c",
+            COLD,
+            str(plan_file),
+            str(root),
+            str(Path(__file__).parent.parent),
+            str(out_file),
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -138,7 +146,9 @@ def _write_table(warm, cold) -> None:
     for kind in KINDS:
         name = kind["name"]
         if name not in warm:
-            lines.append(f"| {name} | {kind['expect']} | skipped | skipped | needs {', '.join(kind['requires'])} |")
+            lines.append(
+                f"| {name} | {kind['expect']} | skipped | skipped | needs {', '.join(kind['requires'])} |"
+            )
             continue
         w, c = warm[name], cold.get(name, ("not run", ""))
         note = (w[1] or c[1]).replace("|", "/")[:120]
@@ -148,7 +158,8 @@ def _write_table(warm, cold) -> None:
         for verdict, _ in res.values():
             counts[(where, verdict)] = counts.get((where, verdict), 0) + 1
     summary = ", ".join(
-        f"{where}: " + " / ".join(f"{counts.get((where, v), 0)} {v}" for v in ("exact", "loud", "wrong"))
+        f"{where}: "
+        + " / ".join(f"{counts.get((where, v), 0)} {v}" for v in ("exact", "loud", "wrong"))
         for where in ("warm", "cold")
     )
     lines.append("")
@@ -169,4 +180,6 @@ def test_kind_restores_exact_or_loud(results, kind):
     for where, res in (("warm", warm), ("cold", cold)):
         verdict, detail = res[kind["name"]]
         assert verdict != "wrong", f"{where}: {detail}"
-        assert verdict == kind["expect"], f"{where}: expected {kind['expect']}, got {verdict} ({detail})"
+        assert verdict == kind["expect"], (
+            f"{where}: expected {kind['expect']}, got {verdict} ({detail})"
+        )

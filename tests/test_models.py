@@ -52,14 +52,16 @@ def test_gradient_boosting(repo, wine):
     assert repo.commit({"gb": gb}, "same").bytes_written < 64 * 1024
 
 
-
-
 def _mlp():
     import torch
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(
-        torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10)
+        torch.nn.Linear(64, 256),
+        torch.nn.ReLU(),
+        torch.nn.Linear(256, 256),
+        torch.nn.ReLU(),
+        torch.nn.Linear(256, 10),
     )
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     X = torch.randn(512, 64)
@@ -85,13 +87,17 @@ def test_torch_mlp(repo):
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
     snap = repo.commit({"model": model, "opt": opt, "X": X, "y": y}, "trained")
     card = snap.variables["model"].summary["model"]
-    assert card["library"] == "torch" and card["n_parameters"] == sum(p.numel() for p in model.parameters())
+    assert card["library"] == "torch" and card["n_parameters"] == sum(
+        p.numel() for p in model.parameters()
+    )
     assert snap.variables["opt"].summary["model"]["params"]["lr"] == 1e-3
 
     out = repo.checkout(snap.id)
     with torch.no_grad():
         assert torch.equal(out["model"](X), model(X))
-    assert all(a is b for a, b in zip(out["opt"].param_groups[0]["params"], out["model"].parameters()))
+    assert all(
+        a is b for a, b in zip(out["opt"].param_groups[0]["params"], out["model"].parameters())
+    )
     # The restored pair trains on exactly as the original does.
     assert _step(out["model"], out["opt"], X, y) == _step(model, opt, X, y)
 
@@ -115,7 +121,18 @@ def test_torch_export_state_dict(repo, tmp_path):
     snap = repo.commit({"model": model}, "m")
     target = tmp_path / "model.pt"
     proc = subprocess.run(
-        [sys.executable, "-m", "jupyter_mlvc.cli", "export", snap.id, "model", "-o", str(target), "-C", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "jupyter_mlvc.cli",
+            "export",
+            snap.id,
+            "model",
+            "-o",
+            str(target),
+            "-C",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
     )

@@ -58,7 +58,15 @@ def test_commit_and_checkout_round_trip(repo):
 def test_names_left_out(repo):
     import math
 
-    ns = {"_hidden": 1, "In": [], "Out": {}, "get_ipython": lambda: None, "math": math, "sqrt": math.sqrt, "v": 1}
+    ns = {
+        "_hidden": 1,
+        "In": [],
+        "Out": {},
+        "get_ipython": lambda: None,
+        "math": math,
+        "sqrt": math.sqrt,
+        "v": 1,
+    }
     snap = repo.commit(ns, "filtered")
     assert list(snap.variables) == ["v"]
 
@@ -283,7 +291,10 @@ def test_incremental_restore_reads_only_what_differs(repo):
 
 def test_functions_see_the_namespace_they_are_restored_into(repo):
     ns: dict = {}
-    exec("K = 2\ndef f(x):\n    return x * K\nclass C:\n    def m(self):\n        return f(K)\nc = C()\n", ns)
+    exec(
+        "K = 2\ndef f(x):\n    return x * K\nclass C:\n    def m(self):\n        return f(K)\nc = C()\n",
+        ns,
+    )
     snap = repo.commit(ns, "code")
     fresh: dict = {}
     repo.restore(snap.id, fresh, save=False)
@@ -368,7 +379,11 @@ def test_random_state_comes_back(repo):
     snap = repo.commit({"v": 1}, "seeded")
 
     def draw():
-        return (random.random(), np.random.rand(3).tolist(), torch.rand(2).tolist() if has_torch else None)
+        return (
+            random.random(),
+            np.random.rand(3).tolist(),
+            torch.rand(2).tolist() if has_torch else None,
+        )
 
     expected = draw()
     draw()  # the user goes on drawing

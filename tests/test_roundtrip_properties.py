@@ -28,7 +28,9 @@ def round_trip(repo, ns, unstable=()):
     # ``unstable`` names the few values that re-pickle to other bytes once loaded (reported
     # as changed: a needless reload, never a wrong value).
     status = repo.status(out, snap.id)
-    assert sorted(status.changed) == sorted(unstable) and not status.added and not status.removed, status
+    assert sorted(status.changed) == sorted(unstable) and not status.added and not status.removed, (
+        status
+    )
     return out
 
 
@@ -54,7 +56,9 @@ def test_numpy_arrays_of_every_dtype(repo, arr):
 
 @PROPS
 @given(
-    hnp.arrays(hnp.floating_dtypes(), hnp.array_shapes(min_dims=2, max_dims=2, min_side=2, max_side=30)),
+    hnp.arrays(
+        hnp.floating_dtypes(), hnp.array_shapes(min_dims=2, max_dims=2, min_side=2, max_side=30)
+    ),
     st.integers(1, 3),
 )
 def test_views_and_non_contiguous(repo, base, step):
@@ -129,10 +133,17 @@ def test_pandas_special_dtypes(repo):
 
 
 json_like = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10) | st.binary(max_size=10),
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(max_size=5), children, max_size=5)
-    | st.tuples(children, children),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=10)
+    | st.binary(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(st.text(max_size=5), children, max_size=5)
+        | st.tuples(children, children)
+    ),
     max_leaves=30,
 )
 
@@ -224,7 +235,9 @@ def test_fitted_sklearn_estimator(repo):
     from sklearn.preprocessing import StandardScaler
 
     X, y = load_iris(return_X_y=True)
-    model = make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=10, random_state=0)).fit(X, y)
+    model = make_pipeline(
+        StandardScaler(), RandomForestClassifier(n_estimators=10, random_state=0)
+    ).fit(X, y)
     snap = repo.commit({"model": model, "X": X}, "model")
     card = snap.variables["model"].summary["model"]
     assert card["library"] == "scikit-learn" and card["class"] == "Pipeline" and card["fitted"]
