@@ -26,7 +26,7 @@ setup: $(VENV)/.installed
 setup-test: $(VENV)/.installed-test
 
 lab: setup
-	$(BIN)/jupyter lab demo.ipynb --port $(PORT)
+	$(BIN)/jupyter lab demo.ipynb --port $(PORT) $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 # Debian's Chromium drives the browser tests (nothing is downloaded by Playwright).
 browser:
