@@ -2,10 +2,12 @@
 
 It needs nothing but ipywidgets in the frontend, so it works where the JupyterLab
 extension is absent (Notebook 7, VS Code, Colab). The list shows this notebook's
-snapshots; selecting one shows its details and variables; the buttons restore
-all or the selected variables into the kernel, or compare the snapshot with the
-current state. Every button callback reports its errors in the widget itself
-(ipywidgets would otherwise only log them to the browser console).
+snapshots; selecting one shows its details, its model cards and its variables;
+the buttons restore all or the selected variables into the kernel, or show the
+diff from the selected snapshot to the current state or to another snapshot
+(the same tables as ``%mlvc diff``). Every button callback reports its errors in
+the widget itself (ipywidgets would otherwise only log them to the browser
+console).
 
     browser = SnapshotBrowser(repo, get_ipython().user_ns)
     browser                      # displays the widget
@@ -21,33 +23,21 @@ import ipywidgets as widgets
 
 from .errors import MlvcError
 from .render import (
+    DiffView,
     RestoreView,
     SnapshotView,
-    StatusView,
-    View,
     esc,
     format_metrics,
     format_time,
+    models_html,
     one_line,
+    variable_text,
 )
 
 NotebookSource = Callable[[], "tuple[dict[str, Any] | None, str | None]"]
 
-
-def compare_with_current(
-    repo: Any,
-    ref: str,
-    namespace: MutableMapping[str, Any],
-    *,
-    exclude: list[str],
-    notebook_path: str | None,
-) -> View:
-    """What the "Compare with current" button shows: variables added, changed, removed.
-
-    A richer diff can replace it through ``SnapshotBrowser(compare=...)``.
-    """
-    status = repo.status(namespace, ref, exclude=exclude, notebook_path=notebook_path)
-    return StatusView(status, base_label="selected")
+#: The value of the "with" choice that means the kernel's current state (snapshot ids are hex).
+CURRENT = "current"
 
 
 class SnapshotBrowser:
@@ -64,7 +54,6 @@ class SnapshotBrowser:
         notebook: NotebookSource | None = None,
         include_auto: bool = True,
         limit: int = 200,
-        compare: Callable[..., View] = compare_with_current,
     ):
         self.repo = repo
         self.namespace = namespace
@@ -74,7 +63,6 @@ class SnapshotBrowser:
         self._notebook = notebook
         self.include_auto = include_auto
         self.limit = limit
-        self.compare = compare
 
         self.title = widgets.HTML()
         self.refresh_button = widgets.Button(
@@ -82,6 +70,7 @@ class SnapshotBrowser:
         )
         self.snapshots = widgets.Select(options=[], rows=8, layout=widgets.Layout(width="100%"))
         self.details = widgets.HTML()
+        self.models = widgets.HTML()
         self.variables = widgets.SelectMultiple(
             options=[], rows=8, layout=widgets.Layout(width="100%")
         )
@@ -97,9 +86,15 @@ class SnapshotBrowser:
             tooltip="Restore only the selected variables",
         )
         self.compare_button = widgets.Button(
-            description="Compare with current",
+            description="Compare",
             icon="exchange",
-            tooltip="Variables added, changed and removed since this snapshot",
+            tooltip="What changed from the selected snapshot to the one chosen at right "
+            "(variables and how, metrics, packages, notebook cells)",
+        )
+        self.compare_with = widgets.Dropdown(
+            options=[("with the current state", CURRENT)],
+            value=CURRENT,
+            layout=widgets.Layout(width="auto"),
         )
         self.result = widgets.HTML()
 
@@ -117,10 +112,16 @@ class SnapshotBrowser:
                 ),
                 self.snapshots,
                 self.details,
+                self.models,
                 widgets.HTML("<b>Variables</b> (select some to restore only those)"),
                 self.variables,
                 widgets.HBox(
-                    [self.restore_all_button, self.restore_selected_button, self.compare_button]
+                    [
+                        self.restore_all_button,
+                        self.restore_selected_button,
+                        self.compare_button,
+                        self.compare_with,
+                    ]
                 ),
                 self.result,
             ]
@@ -152,6 +153,13 @@ class SnapshotBrowser:
         head = self.repo.head(self.notebook_path)
         head_id = head.id if head is not None else None
         self.snapshots.options = [(self._label(s, s.id == head_id), s.id) for s in snaps]
+        target_before = self.compare_with.value
+        self.compare_with.options = [("with the current state", CURRENT)] + [
+            (f"with {s.short_id}  {one_line(s.message, 40)}", s.id) for s in snaps
+        ]
+        self.compare_with.value = (
+            target_before if target_before in [v for _, v in self.compare_with.options] else CURRENT
+        )
         where = esc(self.notebook_path or "this session")
         self.title.value = f"<b>Snapshots of {where}</b> ({len(snaps)} of {total})"
         ids = [s.id for s in snaps]
@@ -176,11 +184,24 @@ class SnapshotBrowser:
         self._restore(names)
 
     def compare_selected(self) -> None:
-        ref = self._require_selection()
-        view = self.compare(
-            self.repo, ref, self.namespace, exclude=self.exclude(), notebook_path=self.notebook_path
-        )
-        self.result.value = view._repr_html_()
+        """The diff from the selected snapshot to the state chosen in ``compare_with``."""
+        target = self.compare_with.value
+        self.compare(self._require_selection(), None if target == CURRENT else target)
+
+    def compare(self, a: str, b: str | None = None) -> None:
+        """Show the diff from snapshot ``a`` to ``b`` (default: the kernel's current state)."""
+        if b is None:
+            notebook = self._notebook()[0] if self._notebook else None
+            diff = self.repo.diff(
+                a,
+                dict(self.namespace),
+                notebook_path=self.notebook_path,
+                current_notebook=notebook,
+                exclude=self.exclude(),
+            )
+        else:
+            diff = self.repo.diff(a, b, notebook_path=self.notebook_path)
+        self.result.value = DiffView(diff)._repr_html_()
 
     def exclude(self) -> list[str]:
         if callable(self._exclude):
@@ -216,12 +237,18 @@ class SnapshotBrowser:
     def _show(self, snapshot_id: str | None) -> None:
         if snapshot_id is None:
             self.details.value = '<i>No snapshots yet: %mlvc commit -m "message" makes one.</i>'
+            self.models.value = ""
             self.variables.options = []
             return
         snap = self.repo.show(snapshot_id, self.notebook_path)
         self.details.value = _details_html(snap)
+        models = models_html(snap.variables)
+        self.models.value = f'<div class="mlvc"><b>Models</b>{models}</div>' if models else ""
         self.variables.options = [
-            (f"{name}  ·  {info.type}  ·  {one_line(info.text, 40)}", name)
+            (
+                f"{name}  ·  {info.type}  ·  {one_line(variable_text(info.type, info.summary), 60)}",
+                name,
+            )
             for name, info in sorted(snap.variables.items())
         ]
 

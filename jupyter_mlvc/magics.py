@@ -7,19 +7,22 @@ so a user never sees a traceback for a mistake.
 
     %load_ext jupyter_mlvc
     %mlvc commit -m "baseline" --metric acc=0.93
-    %mlvc log
+    %mlvc log --sort acc
+    %mlvc diff baseline
     %mlvc checkout HEAD~1
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import inspect
+import numbers
 import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,13 +37,25 @@ from .config import MLVC
 from .errors import MlvcError
 from .notebook_locator import from_hints, from_server
 from .progress import Progress
-from .render import LogView, RefsView, RestoreView, SnapshotView, StatusView, commit_summary
+from .render import (
+    LOG_BASE_COLUMNS,
+    CompareView,
+    DiffView,
+    LogView,
+    RefsView,
+    RestoreView,
+    SnapshotView,
+    StatusView,
+    commit_summary,
+)
 
 COMMANDS = (
     "commit",
     "log",
     "show",
     "status",
+    "diff",
+    "compare",
     "checkout",
     "branch",
     "tag",
@@ -50,6 +65,9 @@ COMMANDS = (
 )
 
 _METRIC = re.compile(r"^(?P<name>[A-Za-z_][\w.\-/]*)=(?P<value>.+)$")
+
+#: Options whose value may start with "-" (``--sort -loss``: lowest loss first).
+_SIGNED_VALUE_OPTIONS = ("--sort",)
 
 
 class _HelpShown(Exception):
@@ -104,6 +122,11 @@ def build_parser() -> _Parser:
     )
     p.add_argument("--only", nargs="+", metavar="NAME", help="commit only these variables")
     p.add_argument(
+        "--metrics-from",
+        metavar="VAR",
+        help="record the numbers of the dict VAR as metrics (read after the cell runs)",
+    )
+    p.add_argument(
         "--exclude",
         action="extend",
         nargs="+",
@@ -120,6 +143,16 @@ def build_parser() -> _Parser:
     p.add_argument("-n", type=int, default=None, metavar="N", help="show at most N snapshots")
     p.add_argument("--all", action="store_true", help="every notebook in the store")
     p.add_argument("--no-auto", action="store_true", help="hide snapshots made before a checkout")
+    p.add_argument(
+        "--sort",
+        metavar="METRIC",
+        help="order by a metric: --sort acc (highest first), --sort -loss (lowest first)",
+    )
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="show the snapshots side by side (metrics, variables that differ)",
+    )
 
     p = sub.add_parser(
         "show",
@@ -139,6 +172,40 @@ def build_parser() -> _Parser:
     p.add_argument(
         "ref", nargs="?", default="HEAD", help="compare with this snapshot (default HEAD)"
     )
+
+    p = sub.add_parser(
+        "diff",
+        help="what changed between two snapshots",
+        description="Variables added, removed and changed (and how), metrics, packages and "
+        "notebook cells that changed from snapshot A to snapshot B. Without B, from A to the "
+        "kernel's current state. Loads only the variables whose content differs.",
+    )
+    p.add_argument(
+        "a", nargs="?", default="HEAD", metavar="A", help="the older state (default HEAD)"
+    )
+    p.add_argument(
+        "b",
+        nargs="?",
+        default=None,
+        metavar="B",
+        help="the newer state (default: the current state of the kernel)",
+    )
+    p.add_argument(
+        "--exclude",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="leave these names or patterns (tmp_*) out of the diff",
+    )
+
+    p = sub.add_parser(
+        "compare",
+        help="several snapshots side by side",
+        description="One column per snapshot: metrics, then the variables whose content "
+        "differs among them, with their summaries. Loads no variable.",
+    )
+    p.add_argument("refs", nargs="+", metavar="REF", help="two or more snapshots")
 
     p = sub.add_parser(
         "checkout",
@@ -227,6 +294,92 @@ def parse_metrics(items: list[str]) -> dict[str, float]:
     return metrics
 
 
+def metrics_from(namespace: Mapping[str, Any], name: str) -> dict[str, float]:
+    """The metrics held by the dict variable ``name``; UsageError if it is not one of numbers."""
+    if name not in namespace:
+        raise UsageError(f"--metrics-from {name}: there is no variable {name!r}.")
+    value = namespace[name]
+    if not isinstance(value, Mapping):
+        raise UsageError(
+            f"--metrics-from {name}: {name} is a {type(value).__name__}, not a dict of metrics."
+        )
+    metrics: dict[str, float] = {}
+    for key, number in value.items():
+        if not isinstance(key, str):
+            raise UsageError(f"--metrics-from {name}: the key {key!r} is not a metric name.")
+        if isinstance(number, (str, bytes)) or not _is_number(number):
+            raise UsageError(f"--metrics-from {name}: {key!r} is {_short(number)}, not a number.")
+        metrics[key] = float(number)
+    return metrics
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, numbers.Real):
+        return True
+    # A 0-d numpy array or a one-element tensor (``loss`` before ``.item()``).
+    if getattr(value, "ndim", None) == 0 or getattr(value, "shape", None) == ():
+        try:
+            float(value)
+            return True
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return " ".join((text if len(text) <= 40 else text[:37] + "...").split())
+
+
+def attach_signed_values(argv: list[str]) -> list[str]:
+    """``["--sort", "-loss"]`` -> ``["--sort=-loss"]``, so argparse takes it as a value."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in _SIGNED_VALUE_OPTIONS and i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            nxt = argv[i + 1]
+            # "--sort --all" is a missing value, not a value.
+            if not nxt.startswith("--") and len(nxt) > 1:
+                out.append(f"{arg}={nxt}")
+                i += 2
+                continue
+        out.append(arg)
+        i += 1
+    return out
+
+
+def sort_log(frame: Any, key: str) -> Any:
+    """The log ordered by a metric: ``acc`` highest first, ``-loss`` lowest first."""
+    column = key[1:] if key.startswith("-") else key
+    metrics = [c for c in frame.columns if c not in LOG_BASE_COLUMNS]
+    if column not in metrics:
+        known = ", ".join(metrics) if metrics else "none recorded yet"
+        raise UsageError(f"Cannot sort by {column!r}: no such metric (metrics: {known}).")
+    return frame.sort_values(
+        column, ascending=key.startswith("-"), na_position="last", kind="stable"
+    )
+
+
+def without_names(diff: dict[str, Any], patterns: list[str]) -> dict[str, Any]:
+    """A diff's JSON without the variables ``patterns`` exclude, on both sides.
+
+    The core leaves excluded names out of the current state only, so a name
+    committed before it was excluded would otherwise show up as removed.
+    """
+    if not patterns:
+        return diff
+
+    def kept(name: str) -> bool:
+        return not any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+    variables = {
+        kind: [e for e in entries if kept(e if isinstance(e, str) else e["name"])]
+        for kind, entries in diff["variables"].items()
+    }
+    return {**diff, "variables": variables}
+
+
 @magics_class
 class MlvcMagics(Magics):
     """``%mlvc``: commit, inspect and restore the kernel's state."""
@@ -256,7 +409,7 @@ class MlvcMagics(Magics):
             print(full_help(self.parser))
             return None
         try:
-            args = self.parser.parse_args(argv)
+            args = self.parser.parse_args(attach_signed_values(argv))
         except _HelpShown:
             return None
         if cell is not None and args.command != "commit":
@@ -284,6 +437,10 @@ class MlvcMagics(Magics):
             if not result.success:
                 # The traceback has been shown; make the cell fail too, so "run all" stops.
                 raise UsageError("The cell raised an error, so nothing was committed.")
+        if args.metrics_from:
+            # Read after the cell ran, so %%mlvc commit --metrics-from sees what it computed;
+            # --metric names the same metric more precisely, so it wins.
+            metrics = {**metrics_from(self.shell.user_ns, args.metrics_from), **metrics}
         repo = self.repo(create=True)
         nb_path = self.notebook_path()
         notebook, source = self.notebook_content(nb_path)
@@ -313,13 +470,24 @@ class MlvcMagics(Magics):
                 "-n takes a positive number. Usage: %mlvc log [-n N] [--all] [--no-auto]"
             )
         nb_path = self.notebook_path()
+        limit = args.n or self.settings.log_limit
         frame = repo.log(
             _str(nb_path),
             all=args.all,
-            limit=args.n or self.settings.log_limit,
+            # Sorting by a metric ranks every snapshot, then keeps the first rows.
+            limit=None if args.sort else limit,
             include_auto=self.settings.show_auto and not args.no_auto,
         )
-        display(LogView(frame, show_notebook=args.all))
+        if args.sort:
+            frame = sort_log(frame, args.sort).head(limit)
+        if args.compare:
+            if len(frame) < 2:
+                print("Nothing to compare: the log shows fewer than two snapshots.")
+                return
+            display(CompareView.from_snapshots([repo.show(sid) for sid in frame["id"]]))
+            return
+        title = f"sorted by {args.sort}" if args.sort else ""
+        display(LogView(frame, show_notebook=args.all, title=title))
 
     def _cmd_show(self, args: argparse.Namespace) -> None:
         repo = self.repo(required=True)
@@ -337,6 +505,34 @@ class MlvcMagics(Magics):
             notebook_path=_str(self.notebook_path()),
         )
         display(StatusView(status, base_label=args.ref))
+
+    def _cmd_diff(self, args: argparse.Namespace) -> None:
+        repo = self.repo(required=True)
+        nb_path = self.notebook_path()
+        with self._progress("Comparing") as progress:
+            if args.b is None:
+                notebook, _ = self.notebook_content(nb_path)
+                diff = self._call(
+                    repo.diff,
+                    progress,
+                    args.a,
+                    self.shell.user_ns,
+                    notebook_path=_str(nb_path),
+                    current_notebook=notebook,
+                    exclude=self.exclude(args.exclude),
+                )
+            else:
+                diff = self._call(repo.diff, progress, args.a, args.b, notebook_path=_str(nb_path))
+        display(DiffView(without_names(diff.to_dict(), self.exclude(args.exclude))))
+
+    def _cmd_compare(self, args: argparse.Namespace) -> None:
+        if len(args.refs) < 2:
+            raise UsageError(
+                "compare needs two or more snapshots. Usage: %mlvc compare REF REF [REF ...]"
+            )
+        repo = self.repo(required=True)
+        nb = _str(self.notebook_path())
+        display(CompareView.from_snapshots([repo.show(ref, nb) for ref in args.refs]))
 
     def _cmd_checkout(self, args: argparse.Namespace) -> None:
         repo = self.repo(required=True)
@@ -552,9 +748,15 @@ def _connection_file(shell: Any) -> str | None:
 
 def _views() -> dict[type, Callable[[Any], Any]]:
     """The core's result types and the view that renders each (for the Python API's results)."""
+    from .diff import Diff
     from .snapshot import RestoreReport, Snapshot, Status
 
-    return {Snapshot: SnapshotView, Status: StatusView, RestoreReport: RestoreView}
+    return {
+        Snapshot: SnapshotView,
+        Status: StatusView,
+        RestoreReport: RestoreView,
+        Diff: DiffView,
+    }
 
 
 def _register_formatters(ipython: Any) -> None:

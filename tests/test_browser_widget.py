@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from jupyter_mlvc import Repo
-from jupyter_mlvc.browser import SnapshotBrowser
+from jupyter_mlvc.browser import CURRENT, SnapshotBrowser
 
 NB = ""  # a session without a notebook file
 
@@ -87,18 +87,81 @@ def test_restore_selected_without_a_selection_says_so(project):
     assert "Select one or more variables first." in browser.result.value
 
 
-def test_compare_button_shows_added_changed_removed(project):
+def test_compare_button_shows_the_diff_with_the_current_state(project):
     repo, ns, first, _ = project
     ns["params"]["C"] = 5.0
     del ns["df"]
     browser = SnapshotBrowser(repo, ns, notebook_path=NB)
     browser.select(first.id)
+    assert browser.compare_with.value == CURRENT
     browser.compare_button.click()
     html = browser.result.value
-    assert "1 added, 1 changed, 1 removed, 1 unchanged" in html
-    assert '<tr class="added"><td class="">added</td><td class="">extra</td></tr>' in html
-    assert ">params<" in html and ">df<" in html
+    assert f"Diff {first.short_id}" in html and "the current state" in html
+    assert "variables: 1 added, 1 changed, 1 removed, 1 unchanged" in html
+    assert '<tr class="added"><td class="">added</td><td class="">extra</td>' in html
+    assert '<tr class="changed"><td class="">changed</td><td class="">params</td>' in html
+    assert "changed keys: &#x27;C&#x27;" in html  # how it changed, escaped
+    assert '<tr class="removed"><td class="">removed</td><td class="">df</td>' in html
+    assert "<script>" not in html  # the first snapshot's message is hostile
     assert ns["params"]["C"] == 5.0  # comparing touches nothing
+
+
+def test_compare_two_snapshots(project):
+    repo, ns, first, second = project
+    browser = SnapshotBrowser(repo, ns, notebook_path=NB)
+    assert [v for _, v in browser.compare_with.options] == [CURRENT, second.id, first.id]
+    browser.select(first.id)
+    browser.compare_with.value = second.id
+    browser.compare_button.click()
+    html = browser.result.value
+    assert f"{second.short_id} \u201csecond\u201d" in html
+    assert '<td class="">params</td>' in html and "changed keys: &#x27;C&#x27;" in html
+    assert '<td class="num">0.8</td><td class="num">0.9</td><td class="num">+0.1</td>' in html
+    # the choice survives a refresh, and falls back to the current state when it is gone
+    browser.refresh()
+    assert browser.compare_with.value == second.id
+    repo.commit(ns, "third", notebook_path=NB)
+    browser.refresh_button.click()
+    assert len(browser.compare_with.options) == 4 and browser.compare_with.value == second.id
+
+
+def test_compare_with_current_includes_the_notebook(project):
+    import nbformat
+
+    repo, ns, *_ = project
+    stored = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("C = 1.0")])
+    third = repo.commit(ns, "with a notebook", notebook=stored, notebook_path=NB)
+    now = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("C = 0.1 <b>")])
+    browser = SnapshotBrowser(repo, ns, notebook_path=NB, notebook=lambda: (now, "editor"))
+    browser.select(third.id)
+    browser.compare_button.click()
+    html = browser.result.value
+    assert "notebook: " in html and "cell 0 " in html
+    assert '<span class="del" style="color:#cf222e;background:#ffebe9">-C = 1.0</span>' in html
+    assert (
+        '<span class="add" style="color:#1a7f37;background:#e6ffec">+C = 0.1 &lt;b&gt;</span>'
+        in html
+    )
+
+
+def test_model_cards_in_the_variable_list_and_details(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    repo = Repo.init(tmp_path)
+    X = pd.DataFrame({"height": [1.0, 2.0, 3.0, 4.0], "weight": [4.0, 3.0, 2.0, 1.0]})
+    model = LogisticRegression(C=0.25).fit(X, [0, 0, 1, 1])
+    repo.commit({"model": model, "X": X}, "a model", notebook_path=NB)
+    browser = SnapshotBrowser(repo, {}, notebook_path=NB)
+    labels = dict((v, label) for label, v in browser.variables.options)
+    assert (
+        "LogisticRegression (scikit-learn" in labels["model"]
+        and "fitted, 2 features" in labels["model"]
+    )
+    assert "C=0.25" in browser.models.value and "height, weight" in browser.models.value
+    plain = repo.commit({"X": X}, "no model", notebook_path=NB)
+    browser.refresh()
+    browser.select(plain.id)
+    assert browser.models.value == ""
 
 
 def test_errors_in_callbacks_are_shown_in_the_widget(project, monkeypatch):

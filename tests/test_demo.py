@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def test_demo_is_saved_without_outputs():
     assert all(not c.outputs and c.execution_count is None for c in code)
     sources = "\n".join(c.source for c in code)
     assert "%load_ext jupyter_mlvc" in sources and "%mlvc browse" in sources
+    assert "%mlvc diff baseline best" in sources and "%mlvc log --compare" in sources
 
 
 @pytest.fixture
@@ -55,6 +57,13 @@ def demo_result(tmp_path, monkeypatch):
     client.execute()  # raises CellExecutionError if any cell fails
     check = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
     return path, nb, json.loads(check)
+
+
+def displayed(nb, source: str) -> tuple[str, str]:
+    """The text and the HTML a cell displayed."""
+    cell = next(c for c in nb.cells if c.cell_type == "code" and c.source == source)
+    data = next(o.data for o in cell.outputs if o.output_type == "display_data")
+    return data["text/plain"], data["text/html"]
 
 
 def expected_models():
@@ -114,6 +123,29 @@ def test_demo_runs_and_restores_the_good_state(demo_result):
     # The notebook stored is the saved file, found through JPY_SESSION_NAME.
     assert repo.show("best", path).notebook_source == "saved"
     assert repo.notebook("best", path).cells[1].source == "%load_ext jupyter_mlvc"
+
+    # `%mlvc diff baseline best` names what changed, and how: the hyperparameter
+    # inside the pipeline, the variable C, the accuracy with its gain.
+    gain = best_acc - models[0.001][0]
+    text, html = displayed(nb, "%mlvc diff baseline best")
+    assert "  ~ model  logisticregression__C: 0.001 -> 1.0" in text
+    assert "  ~ C      0.001 -> 1.0 (+0.999)" in text
+    assert re.search(rf"acc\s+{models[0.001][0]:.6g}\s+{best_acc:.6g}\s+\+{gain:.6g}", text)
+    assert "0 added" in text and "0 removed" in text  # the same variables, other values
+    assert "logisticregression__C: 0.001 \u2192 1.0" in html
+    # `%mlvc log --compare` shows the mistake: three columns fewer in the automatic snapshot.
+    text, html = displayed(nb, "%mlvc log --compare")
+    rows = {line.split()[0]: line.split()[1:] for line in text.splitlines()[3:] if line.strip()}
+    assert (
+        rows["X_train"]
+        == ["106", "rows", "x", "10", "cols"] + ["106", "rows", "x", "13", "cols"] * 2
+    )
+    assert (
+        rows["model"]
+        == ["Pipeline,", "fitted,", "10", "features"]
+        + ["Pipeline,", "fitted,", "13", "features"] * 2
+    )
+    assert rows["scratch"][-2:] == ["—", "—"]
 
     # The browser cell displayed a widget.
     browse = next(c for c in nb.cells if c.cell_type == "code" and c.source == "%mlvc browse")

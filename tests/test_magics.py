@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -463,6 +464,14 @@ def test_question_mark_shows_the_full_usage(shell, capsys):
         ("log -n 0", r"positive"),
         ("tag 'bad name!'", r"."),
         ("help nonsense", r"invalid choice"),
+        ("diff nosuchref", r"unknown ref 'nosuchref'"),
+        ("diff HEAD~3 HEAD", r"goes back 3 snapshots"),
+        ("compare HEAD", r"two or more snapshots"),
+        ("compare HEAD nosuchref", r"unknown ref 'nosuchref'"),
+        ("log --sort nope", r"Cannot sort by 'nope': no such metric \(metrics: none"),
+        ("log --sort", r"--sort: expected one argument"),
+        ("log --sort --all", r"--sort: expected one argument"),
+        ("commit -m m --metrics-from nothing", r"there is no variable 'nothing'"),
     ],
 )
 def test_bad_input_is_a_one_line_usage_error(shell, capsys, line, match):
@@ -480,7 +489,16 @@ def test_bad_input_is_a_one_line_usage_error(shell, capsys, line, match):
 
 
 def test_commands_that_need_a_store(shell, tmp_path):
-    for line in ("show", "checkout HEAD", "branch", "tag t", "trust", "browse"):
+    for line in (
+        "show",
+        "checkout HEAD",
+        "branch",
+        "tag t",
+        "trust",
+        "browse",
+        "diff",
+        "compare a b",
+    ):
         with pytest.raises(UsageError, match=r"No \.mlvc store"):
             mlvc(shell, line)
     assert not (tmp_path / ".mlvc").exists()
@@ -602,7 +620,247 @@ def test_core_results_render_as_html_and_text(shell):
     status = store().status({"x": 1})
     data, _ = shell.display_formatter.format(status)
     assert "1 changed" in data["text/html"] and data["text/plain"].startswith("Since ")
+    data, _ = shell.display_formatter.format(store().diff("HEAD", {"x": 1}))
+    assert "<h4>Variables</h4>" in data["text/html"] and "<script>" not in data["text/html"]
+    assert data["text/plain"].startswith(f"Diff {snap.short_id} ")
     shell.run_line_magic("unload_ext", "jupyter_mlvc")
     data, _ = shell.display_formatter.format(snap)
     assert "text/html" not in data
     shell.run_line_magic("load_ext", "jupyter_mlvc")
+
+
+# -- metrics: --metrics-from, log_metrics, --sort --------------------------------------------------
+
+
+@pytest.fixture
+def no_staged_metrics(monkeypatch):
+    """Metrics staged by jupyter_mlvc.log_metrics live for the process: start each test without."""
+    import jupyter_mlvc.repo
+
+    monkeypatch.setattr(jupyter_mlvc.repo, "_staged_metrics", {})
+
+
+def test_commit_metrics_from_a_dict_variable(shell, no_staged_metrics):
+    run(
+        shell,
+        "import numpy as np\nresults = {'acc': np.float32(0.5), 'n': 3, 'auc': np.array(0.75)}",
+    )
+    run(shell, "%mlvc commit -m one --metrics-from results")
+    assert store().head("").metrics == {"acc": 0.5, "n": 3.0, "auc": 0.75}
+    # --metric names one more precisely: it wins over the dict's
+    run(shell, "%mlvc commit -m two --metrics-from results --metric acc=0.9")
+    assert store().head("").metrics == {"acc": 0.9, "n": 3.0, "auc": 0.75}
+
+
+def test_cell_magic_reads_metrics_from_after_the_cell_ran(shell, no_staged_metrics):
+    run(shell, "scores = {'acc': 0.1}")
+    run(shell, "%%mlvc commit -m trained --metrics-from scores\nscores = {'acc': 0.8, 'loss': 0.3}")
+    assert store().head("").metrics == {"acc": 0.8, "loss": 0.3}
+
+
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        ("{'acc': 'high'}", r"--metrics-from bad: 'acc' is 'high', not a number\."),
+        ("{'acc': [0.1, 0.2]}", r"'acc' is \[0\.1, 0\.2\], not a number"),
+        ("{'acc': None}", r"'acc' is None, not a number"),
+        ("{1: 0.5}", r"the key 1 is not a metric name"),
+        ("[('acc', 0.5)]", r"bad is a list, not a dict of metrics"),
+    ],
+)
+def test_metrics_from_a_variable_that_is_not_numbers(
+    shell, capsys, no_staged_metrics, value, match
+):
+    run(shell, f"x = 1\n%mlvc commit -m base\nbad = {value}")
+    with pytest.raises(UsageError, match=match) as info:
+        mlvc(shell, "commit -m nope --metrics-from bad")
+    assert "\n" not in str(info.value)
+    capsys.readouterr()
+    shell.run_cell("%mlvc commit -m nope --metrics-from bad")
+    err = capsys.readouterr().err
+    assert err.startswith("UsageError: --metrics-from bad: ") and len(err.strip().splitlines()) == 1
+    assert list(store().log("")["message"]) == ["base"]
+
+
+def test_commit_honours_metrics_staged_with_log_metrics(shell, no_staged_metrics):
+    run(shell, "import jupyter_mlvc\nx = 1\njupyter_mlvc.log_metrics(acc=0.7, loss=0.4)")
+    run(shell, "%mlvc commit -m staged --metric loss=0.2")
+    assert store().head("").metrics == {"acc": 0.7, "loss": 0.2}
+    run(shell, "x = 2\n%mlvc commit -m next")  # staged metrics go with one commit only
+    assert store().head("").metrics == {}
+
+
+def commit_runs(shell):
+    """Three snapshots whose accuracy and loss order them differently."""
+    for i, (acc, loss) in enumerate([(0.8, 0.5), (0.9, 0.7), (0.7, 0.3)]):
+        run(shell, f"x = {i}\n%mlvc commit -m run{i} --metric acc={acc} loss={loss}")
+    run(shell, "x = 3\n%mlvc commit -m unscored")
+
+
+def messages(out: str) -> list[str]:
+    """The message column of a `%mlvc log` printed in a terminal."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("id ")) + 2
+    return [line.split()[3] for line in lines[start:]]
+
+
+def test_log_sort_by_a_metric_both_ways(shell, capsys):
+    commit_runs(shell)
+    capsys.readouterr()
+    run(shell, "%mlvc log --sort acc")
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "sorted by acc"
+    assert messages(out) == ["run1", "run0", "run2", "unscored"]  # highest first, unscored last
+    run(shell, "%mlvc log --sort -loss")  # a value that starts with "-"
+    assert messages(capsys.readouterr().out) == ["run2", "run0", "run1", "unscored"]
+    run(shell, "%mlvc log --sort=-acc -n 2")
+    assert messages(capsys.readouterr().out) == ["run2", "run0"]
+    run(shell, "%mlvc log -n 1 --sort loss")  # -n keeps the best, not the newest
+    assert messages(capsys.readouterr().out) == ["run1"]
+    with pytest.raises(UsageError, match=r"no such metric \(metrics: acc, loss\)"):
+        mlvc(shell, "log --sort f1")
+
+
+# -- diff and compare ------------------------------------------------------------------------------
+
+
+def test_diff_with_the_current_state_in_a_terminal(shell, capsys):
+    run(shell, "import numpy as np\narr = np.zeros(100)\nn = 1\nold = 'x'\ntmp_scratch = 0")
+    run(shell, "%mlvc commit -m base --metric acc=0.5")
+    base = store().head("")
+    run(shell, "arr[:4] = 2.0\nn = 5\ndel old\nnew = [1, 2]\ntmp_scratch = 1")
+    capsys.readouterr()
+    run(shell, "%mlvc diff --exclude tmp_*")
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == f"Diff {base.short_id} \u201cbase\u201d -> the current state"
+    assert lines[1] == "variables: 1 added, 2 changed, 1 removed, 0 unchanged; 2 cells changed"
+    assert "  + new  list  [1, 2]" in out and "  - old  str  'x'" in out
+    assert "  ~ n    1 -> 5 (+4)" in out
+    assert "4 of 100 elements differ, max abs diff 2" in out
+    variables, notebook = out.split("\nnotebook: ")
+    assert "tmp_scratch" not in variables and "metrics:" not in variables
+    # without a notebook, the session's inputs since the commit are the cells that changed
+    assert "    +arr[:4] = 2.0" in notebook
+    assert len(store().log("")) == 1  # a diff writes nothing
+    run(shell, "%mlvc diff")
+    assert "  ~ tmp_scratch  0 -> 1 (+1)" in capsys.readouterr().out
+    run(shell, "%config MLVC.exclude = ['tmp_*']\n%mlvc diff HEAD")
+    assert "tmp_scratch" not in capsys.readouterr().out.split("\nnotebook: ")[0]
+
+
+def test_diff_between_two_snapshots(shell, capsys):
+    from sklearn.linear_model import LogisticRegression  # noqa: F401  (imported for the shell)
+
+    run(
+        shell,
+        "from sklearn.linear_model import LogisticRegression\n"
+        "X = [[0, 1], [1, 0], [1, 1], [0, 0]]\ny = [0, 1, 1, 0]\n"
+        "model = LogisticRegression(C=1.0).fit(X, y)",
+    )
+    run(shell, "%mlvc commit -m strong --metric acc=0.5\n%mlvc tag strong")
+    run(
+        shell,
+        "model = LogisticRegression(C=0.01).fit(X, y)\n%mlvc commit -m weak --metric acc=0.75",
+    )
+    capsys.readouterr()
+    run(shell, "%mlvc diff strong HEAD")
+    out = capsys.readouterr().out
+    assert "  ~ model  C: 1.0 -> 0.01" in out
+    assert re.search(r"acc\s+0\.5\s+0\.75\s+\+0\.25", out)
+    run(shell, "%mlvc diff HEAD strong")  # the other way round
+    out = capsys.readouterr().out
+    assert "C: 0.01 -> 1.0" in out and re.search(r"acc\s+0\.75\s+0\.5\s+-0\.25", out)
+
+
+def test_diff_compares_the_notebook_as_the_magic_reads_it(shell, capsys, tmp_path):
+    nb = write_notebook(tmp_path / "analysis.ipynb", "x = 1\nprint(x)")
+    run(shell, f"__session__ = {str(nb)!r}\nx = 1\n%mlvc commit -m base")
+    write_notebook(nb, "x = 2\nprint(x)")
+    capsys.readouterr()
+    run(shell, "%mlvc diff")
+    out = capsys.readouterr().out
+    assert (
+        "cell 0 modified (code)\n    @@ -1,2 +1,2 @@\n    -x = 1\n    +x = 2\n     print(x)" in out
+    )
+    editor = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 3 # unsaved")])
+    write_live_notebook(nb, editor)  # the editor's content wins, as for a commit
+    run(shell, "%mlvc diff")
+    assert "    +x = 3 # unsaved" in capsys.readouterr().out
+
+
+def html_outputs(shell) -> list[str]:
+    """Make the shell render like a notebook; collect the HTML it displays."""
+    shell.display_formatter.active_types = ["text/plain", "text/html"]
+    outputs: list[str] = []
+    shell.display_pub.publish = lambda data, **kw: outputs.append(data.get("text/html", ""))
+    return outputs
+
+
+def test_diff_is_html_in_a_notebook_and_escapes_what_users_control(shell):
+    evil = "<script>alert(1)</script>"
+    run(shell, f"label = 'plain'\nn = 1\n%mlvc commit -m {evil!r} --metric acc=0.5")
+    outputs = html_outputs(shell)
+    run(shell, f"label = {evil!r}\nn = 2\n%mlvc diff")
+    html = outputs[-1]
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the message and the value, as text
+    assert '<tr class="changed"><td class="">changed</td><td class="">n</td>' in html
+    assert "1 \u2192 2 (+1)" in html and "<h4>Variables</h4>" in html
+
+
+def commit_three_runs(shell):
+    run(shell, "import numpy as np\nweights = np.zeros(3)\nsame = 'kept'\nlr = 0.1")
+    run(shell, "%mlvc commit -m slow --metric acc=0.7")
+    run(shell, "weights = np.ones(3)\nlr = 0.5\n%mlvc commit -m fast --metric acc=0.8 loss=0.4")
+    run(shell, "weights = np.ones(4)\nlr = 1.0\n%mlvc commit -m 'too fast' --metric acc=0.6")
+
+
+def test_compare_three_snapshots(shell, capsys):
+    commit_three_runs(shell)
+    ids = list(store().log("")["short_id"])[::-1]
+    capsys.readouterr()
+    run(shell, "%mlvc compare HEAD~2 HEAD~1 HEAD")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        "3 snapshots side by side: 2 metrics, 2 variables that differ (1 identical in all left out)"
+    )
+    assert lines[1].split() == ids
+    rows = {line.split()[0]: line for line in lines[3:]}
+    assert rows["acc"].split()[1:] == ["0.7", "0.8", "0.6"]
+    assert rows["loss"].split()[1:] == ["0.4"]  # only "fast" recorded a loss
+    assert rows["lr"].split()[1:] == ["0.1", "0.5", "1.0"]
+    assert rows["weights"].split()[1:] == ["float64", "3", "float64", "3", "float64", "4"]
+    assert "same" not in rows
+    outputs = html_outputs(shell)
+    run(shell, "%mlvc log --compare")  # the snapshots the log shows, newest first
+    html = outputs[-1]
+    assert html.index(f"<th>{ids[2]}</th>") < html.index(f"<th>{ids[0]}</th>")
+    assert "<td>too fast</td>" in html and '<td class="num">0.6</td>' in html
+
+
+def test_log_compare_with_one_snapshot(shell, capsys):
+    run(shell, "x = 1\n%mlvc commit -m only")
+    capsys.readouterr()
+    run(shell, "%mlvc log --compare")
+    assert "Nothing to compare" in capsys.readouterr().out
+
+
+def test_show_has_the_model_card(shell, capsys):
+    run(
+        shell,
+        "import pandas as pd\nfrom sklearn.tree import DecisionTreeClassifier\n"
+        "X = pd.DataFrame({'height': [1, 2, 3, 4], 'weight': [4, 3, 2, 1]})\n"
+        "clf = DecisionTreeClassifier(max_depth=2).fit(X, [0, 0, 1, 1])",
+    )
+    run(shell, "%mlvc commit -m tree")
+    capsys.readouterr()
+    run(shell, "%mlvc show")
+    out = capsys.readouterr().out
+    assert re.search(
+        r"clf\s+sklearn\.DecisionTreeClassifier\s+DecisionTreeClassifier \(scikit-learn [\d.]+\), fitted, 2 features",
+        out,
+    )
+    card = out.split("models:\n", 1)[1]
+    assert card.startswith("  clf: DecisionTreeClassifier (scikit-learn")
+    assert "max_depth=2" in card and "    features: height, weight" in card
