@@ -15,10 +15,19 @@ from typing import Any
 
 from ._version import __version__
 from .errors import MlvcError
-from .repo import Repo, load, log_metrics
+from .repo import Repo, clear_metrics, load, log_metrics
 from .snapshot import Snapshot, VariableInfo
 
-__all__ = ["MlvcError", "Repo", "Snapshot", "VariableInfo", "__version__", "load", "log_metrics"]
+__all__ = [
+    "MlvcError",
+    "Repo",
+    "Snapshot",
+    "VariableInfo",
+    "__version__",
+    "clear_metrics",
+    "load",
+    "log_metrics",
+]
 
 
 def load_ipython_extension(ipython: Any) -> None:

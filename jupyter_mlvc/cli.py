@@ -9,6 +9,9 @@ and exit with status 1; usage errors exit with 2.
     mlvc diff A [B] [--json]
     mlvc export REF NAME -o FILE
     mlvc branches | tags | fsck | gc [--dry-run] | trust [REF] | init
+    mlvc remote [list] | remote add NAME URL [--endpoint-url URL] [--profile P] | remote remove NAME
+    mlvc push [REMOTE] [REF...] [--all] | pull [REMOTE] [REF...] [--all]
+    mlvc log --remote NAME | trust --key FILE [--name NAME]
 """
 
 from __future__ import annotations
@@ -56,14 +59,17 @@ def _clean(value: Any) -> Any:
 
 def cmd_log(args: argparse.Namespace) -> None:
     repo = _open(args)
-    df = repo.log(all=args.all, limit=None if args.sort else args.n, include_auto=not args.no_auto)
-    if args.sort:
-        key = args.sort.lstrip("-")
-        if key not in df.columns:
-            raise MlvcError(f"cannot sort by {key!r}: no such metric or column")
-        df = df.sort_values(key, ascending=args.sort.startswith("-"), na_position="last")
-        if args.n:
-            df = df.head(args.n)
+    if args.remote:
+        df = repo.remote_log(
+            args.remote,
+            args.notebook,
+            all=args.all or not args.notebook,
+            limit=args.n,
+            include_auto=not args.no_auto,
+            sort=args.sort,
+        )
+    else:
+        df = repo.log(all=args.all, limit=args.n, include_auto=not args.no_auto, sort=args.sort)
     records = [{k: _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
     for r in records:
         r["created_at"] = str(r["created_at"])
@@ -210,8 +216,88 @@ def cmd_gc(args: argparse.Namespace) -> None:
 
 def cmd_trust(args: argparse.Namespace) -> None:
     repo = _open(args)
+    if args.key:
+        if args.ref:
+            raise MlvcError("trust takes a REF or --key FILE, not both")
+        result = repo.trust_key(args.key, args.name)
+        _emit(args, result.to_dict(), result.summary_line())
+        return
     ids = repo.trust(args.ref)
     _emit(args, ids, f"trusted {len(ids)} snapshot{'s' if len(ids) != 1 else ''}")
+
+
+def cmd_remote(args: argparse.Namespace) -> None:
+    repo = _open(args)
+    if args.action == "add":
+        if not args.name or not args.url:
+            raise MlvcError("usage: mlvc remote add NAME URL [--endpoint-url URL] [--profile P]")
+        config = repo.remote_add(
+            args.name,
+            args.url,
+            endpoint_url=args.endpoint_url,
+            profile=args.profile,
+            options=_options(args.option),
+        )
+        _emit(args, config.to_dict(), f"added remote {config.name}: {config.url}")
+    elif args.action == "remove":
+        if not args.name or args.url:
+            raise MlvcError("usage: mlvc remote remove NAME")
+        repo.remote_remove(args.name)
+        _emit(args, {"removed": args.name}, f"removed remote {args.name}")
+    else:
+        remotes = repo.remotes()
+        _emit(
+            args,
+            [c.to_dict() for c in remotes.values()],
+            "\n".join(
+                f"{c.name:<12} {c.url}"
+                + (f"  {json.dumps(c.options, sort_keys=True)}" if c.options else "")
+                for c in remotes.values()
+            )
+            or "no remotes (mlvc remote add NAME URL)",
+        )
+
+
+def _options(items: list[str]) -> dict[str, Any]:
+    """``-o KEY=VALUE`` storage options; a VALUE that is JSON is taken as such."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise MlvcError(f"an option is KEY=VALUE, not {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def _transfer(args: argparse.Namespace, verb: str) -> None:
+    from .progress import Progress
+    from .remote import split_remote
+
+    repo = _open(args)
+    remote, refs = split_remote(repo, args.words)
+    label = "Pushing" if verb == "push" else "Pulling"
+    # The progress line is for a person at a terminal; piped output stays clean.
+    with Progress(label, after=1.0 if sys.stderr.isatty() else 1e9) as progress:
+        report = getattr(repo, verb)(
+            remote,
+            refs,
+            all=args.all,
+            notebook_path=args.notebook,
+            progress=progress.update,
+            workers=args.jobs,
+        )
+    _emit(args, report.to_dict(), report.summary_line())
+
+
+def cmd_push(args: argparse.Namespace) -> None:
+    _transfer(args, "push")
+
+
+def cmd_pull(args: argparse.Namespace) -> None:
+    _transfer(args, "pull")
 
 
 def cmd_init(args: argparse.Namespace) -> None:
@@ -241,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--sort", help="order by a metric: --sort acc (highest first), --sort=-loss (lowest first)"
     )
     p.add_argument("--no-auto", action="store_true", help="hide automatic snapshots")
+    p.add_argument("--remote", metavar="NAME", help="list what the remote NAME holds instead")
     p.set_defaults(func=cmd_log)
 
     p = sub.add_parser(
@@ -291,7 +378,41 @@ def build_parser() -> argparse.ArgumentParser:
         "trust", parents=[common, nb], help="sign snapshots with your key (all if no REF)"
     )
     p.add_argument("ref", nargs="?")
+    p.add_argument(
+        "--key",
+        metavar="FILE",
+        help="trust snapshots signed with this key file (a teammate's), including pulled ones",
+    )
+    p.add_argument("--name", help="what to call the key (default: its id)")
     p.set_defaults(func=cmd_trust)
+
+    p = sub.add_parser("remote", parents=[common], help="list, add or remove remotes")
+    p.add_argument("action", nargs="?", choices=["list", "add", "remove"], default="list")
+    p.add_argument("name", nargs="?")
+    p.add_argument("url", nargs="?", help="s3://bucket/prefix, gs://..., az://..., or a folder")
+    p.add_argument("--endpoint-url", help="S3-compatible server (MinIO, ...)")
+    p.add_argument("--profile", help="AWS profile for the credentials")
+    p.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a storage option for fsspec/s3fs (JSON values allowed)",
+    )
+    p.set_defaults(func=cmd_remote)
+
+    for name, func, text in (
+        ("push", cmd_push, "upload snapshots the remote lacks (default: the current branch)"),
+        ("pull", cmd_pull, "download snapshots from a remote (default: the current branch)"),
+    ):
+        p = sub.add_parser(name, parents=[common, nb], help=text)
+        p.add_argument(
+            "words", nargs="*", metavar="[REMOTE] [REF...]", help="remote, then branches or ids"
+        )
+        p.add_argument("--all", action="store_true", help="every snapshot")
+        p.add_argument("-j", "--jobs", type=int, default=8, help="transfers at once (default 8)")
+        p.set_defaults(func=func)
     return parser
 
 

@@ -64,3 +64,15 @@ class MLVC(Configurable):
         1.0,
         help="Seconds to wait for a Jupyter server when asking it which notebook this kernel runs.",
     ).tag(config=True)
+
+    restore_random_state = Bool(
+        True,
+        help="""A full checkout also restores the random generators (random, numpy's
+        legacy generator, torch's CPU generator) to their state at the snapshot.""",
+    ).tag(config=True)
+
+    auto = Bool(
+        False,
+        help="""Commit automatically after every cell that changed a variable
+        (`%mlvc auto on|off`). Only the variables a cell's code reaches are serialized.""",
+    ).tag(config=True)

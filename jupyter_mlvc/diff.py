@@ -139,6 +139,10 @@ def diff(
         man_b = repo._manifest(sid_b)
         vars_b = man_b["variables"]
         ident_b = _ident(repo, sid_b)
+    if exclude:
+        patterns = list(exclude)
+        vars_a = {n: v for n, v in vars_a.items() if not capture_mod._matches(n, patterns)}
+        vars_b = {n: v for n, v in vars_b.items() if not capture_mod._matches(n, patterns)}
     out = Diff(a=_ident(repo, sid_a), b=ident_b)
 
     changed_names = []
@@ -454,10 +458,14 @@ def _model_change(before: Any, after: Any) -> dict[str, Any] | None:
             pa, pb = before.get_params(deep=True), after.get_params(deep=True)
         except Exception:
             return None
+        # Nested estimators (pipeline steps, ensemble members) show up through their
+        # own deep parameters (``logisticregression__C``); compare plain values only.
         changed = {
             k: [_clip(repr(pa.get(k))), _clip(repr(pb.get(k)))]
             for k in sorted(set(pa) | set(pb))
-            if not hasattr(pa.get(k), "get_params") and repr(pa.get(k)) != repr(pb.get(k))
+            if not _holds_estimators(pa.get(k))
+            and not _holds_estimators(pb.get(k))
+            and repr(pa.get(k)) != repr(pb.get(k))
         }
         out: dict[str, Any] = {
             "kind": "model",
@@ -479,8 +487,30 @@ def _model_change(before: Any, after: Any) -> dict[str, Any] | None:
     return None
 
 
-def _sk_weights(model: Any, np: Any) -> dict[str, Any]:
-    out = {}
+def _holds_estimators(value: Any) -> bool:
+    if hasattr(value, "get_params"):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_estimators(v) for v in value)
+    return False
+
+
+def _sk_weights(model: Any, np: Any, prefix: str = "", depth: int = 0) -> dict[str, Any]:
+    """Fitted float arrays of an estimator and of the estimators it holds (pipeline
+    steps, ensemble members), by dotted name."""
+    out: dict[str, Any] = {}
+    if depth > 3 or not hasattr(model, "__dict__"):
+        return out
+    for k, v in vars(model).items():
+        if k.startswith("_"):
+            continue
+        if hasattr(v, "get_params") and hasattr(v, "fit"):
+            out.update(_sk_weights(v, np, f"{prefix}{k}.", depth + 1))
+        elif isinstance(v, (list, tuple)) and k in ("steps", "estimators_", "transformers_"):
+            for i, item in enumerate(v[:50]):
+                est = item[1] if isinstance(item, tuple) and len(item) >= 2 else item
+                if hasattr(est, "get_params"):
+                    out.update(_sk_weights(est, np, f"{prefix}{k}[{i}].", depth + 1))
     for k, v in vars(model).items():
         if (
             k.endswith("_")
@@ -488,7 +518,7 @@ def _sk_weights(model: Any, np: Any) -> dict[str, Any]:
             and isinstance(v, np.ndarray)
             and v.dtype.kind == "f"
         ):
-            out[k] = v
+            out[prefix + k] = v
     return out
 
 

@@ -87,3 +87,18 @@ class RestoreError(MlvcError):
         super().__init__(message)
         self.values = values
         self.errors = errors
+
+
+class UnknownRemote(MlvcError):
+    """A remote name this store does not know (``remote add`` it first)."""
+
+    status = 404
+
+
+class RemoteFailed(MlvcError):
+    """A remote could not be read or written (network, credentials, missing bucket).
+
+    What was transferred before the failure stays: running the command again resumes.
+    """
+
+    status = 502

@@ -80,8 +80,19 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m2_remotes(db: sqlite_utils.Database) -> None:
+    t = db.table
+    # Remotes this store pushes to and pulls from; options are fsspec storage options (JSON).
+    t("remotes").create({"name": str, "url": str, "options": str}, pk="name")
+    # Signatures that came with pulled snapshots, kept so that a key trusted later
+    # (``trust --key``) can accept snapshots pulled before it was added.
+    t("remote_signatures").create(
+        {"snapshot": str, "key_id": str, "signature": str}, pk=("snapshot", "key_id")
+    )
+
+
 #: Schema migrations, applied in order; ``PRAGMA user_version`` counts those applied.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_remotes]
 
 
 class Index:

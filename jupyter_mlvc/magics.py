@@ -38,7 +38,6 @@ from .errors import MlvcError
 from .notebook_locator import from_hints, from_server
 from .progress import Progress
 from .render import (
-    LOG_BASE_COLUMNS,
     CompareView,
     DiffView,
     LogView,
@@ -48,6 +47,7 @@ from .render import (
     StatusView,
     commit_summary,
 )
+from .repo import clear_metrics
 
 COMMANDS = (
     "commit",
@@ -61,6 +61,10 @@ COMMANDS = (
     "tag",
     "trust",
     "browse",
+    "auto",
+    "remote",
+    "push",
+    "pull",
     "help",
 )
 
@@ -153,6 +157,7 @@ def build_parser() -> _Parser:
         action="store_true",
         help="show the snapshots side by side (metrics, variables that differ)",
     )
+    p.add_argument("--remote", metavar="NAME", help="list what the remote NAME holds")
 
     p = sub.add_parser(
         "show",
@@ -239,6 +244,35 @@ def build_parser() -> _Parser:
         "snapshot in the store), so that it can be checked out and loaded.",
     )
     p.add_argument("ref", nargs="?", default=None, help="the snapshot (default: all)")
+    p.add_argument(
+        "--key",
+        metavar="FILE",
+        help="trust every snapshot signed with this teammate's key file, now and when pulled",
+    )
+    p.add_argument("--name", help="a name for the key (default: the file's name)")
+
+    p = sub.add_parser(
+        "remote",
+        help="list, add or remove remotes (object storage to share snapshots)",
+        description="Remotes are fsspec URLs: s3://bucket/prefix (S3, MinIO with "
+        "--endpoint-url), gs://, az://, or a folder. Credentials come from the usual "
+        "environment variables or profile, never from the store.",
+    )
+    p.add_argument("action", nargs="?", choices=["list", "add", "remove"], default="list")
+    p.add_argument("name", nargs="?")
+    p.add_argument("url", nargs="?")
+    p.add_argument("--endpoint-url", help="S3-compatible server, e.g. http://minio:9000")
+    p.add_argument("--profile", help="AWS profile to use")
+
+    for verb, text in (("push", "upload"), ("pull", "download")):
+        p = sub.add_parser(
+            verb,
+            help=f"{text} snapshots the other side lacks",
+            description=f"{text.capitalize()} the snapshots of REF... (default: the current "
+            "branch) that the other side lacks. Incremental, parallel and resumable.",
+        )
+        p.add_argument("words", nargs="*", metavar="[REMOTE] [REF...]")
+        p.add_argument("--all", action="store_true", help="every snapshot")
 
     sub.add_parser(
         "browse",
@@ -246,6 +280,16 @@ def build_parser() -> _Parser:
         description="Browse this notebook's snapshots, their variables and metrics; restore "
         "all or some variables; compare a snapshot with the current state.",
     )
+
+    p = sub.add_parser(
+        "auto",
+        help="commit automatically after every cell that changed the state",
+        description="With on, every cell that changes a variable is followed by an automatic "
+        "snapshot (its message: the cell's first line), so the history is complete without "
+        "effort. Only the variables the cell's code reaches are serialized again. Without "
+        "an argument, says whether it is on.",
+    )
+    p.add_argument("state", nargs="?", choices=["on", "off"], help="on or off")
 
     p = sub.add_parser(
         "help", help="this help", description="Show the usage of %mlvc or of one command."
@@ -349,18 +393,6 @@ def attach_signed_values(argv: list[str]) -> list[str]:
     return out
 
 
-def sort_log(frame: Any, key: str) -> Any:
-    """The log ordered by a metric: ``acc`` highest first, ``-loss`` lowest first."""
-    column = key[1:] if key.startswith("-") else key
-    metrics = [c for c in frame.columns if c not in LOG_BASE_COLUMNS]
-    if column not in metrics:
-        known = ", ".join(metrics) if metrics else "none recorded yet"
-        raise UsageError(f"Cannot sort by {column!r}: no such metric (metrics: {known}).")
-    return frame.sort_values(
-        column, ascending=key.startswith("-"), na_position="last", kind="stable"
-    )
-
-
 def without_names(diff: dict[str, Any], patterns: list[str]) -> dict[str, Any]:
     """A diff's JSON without the variables ``patterns`` exclude, on both sides.
 
@@ -435,6 +467,8 @@ class MlvcMagics(Magics):
         if cell is not None:
             result = self.shell.run_cell(cell)
             if not result.success:
+                # Metrics the failed cell staged with log_metrics() describe no snapshot.
+                clear_metrics()
                 # The traceback has been shown; make the cell fail too, so "run all" stops.
                 raise UsageError("The cell raised an error, so nothing was committed.")
         if args.metrics_from:
@@ -471,15 +505,28 @@ class MlvcMagics(Magics):
             )
         nb_path = self.notebook_path()
         limit = args.n or self.settings.log_limit
+        if args.remote:
+            if args.compare:
+                raise UsageError(
+                    "--compare needs the snapshots here: pull them first (%mlvc pull REMOTE)."
+                )
+            frame = repo.remote_log(
+                args.remote,
+                _str(nb_path),
+                all=args.all,
+                limit=limit,
+                include_auto=self.settings.show_auto and not args.no_auto,
+                sort=args.sort,
+            )
+            display(LogView(frame, show_notebook=args.all, title=f"on remote {args.remote}"))
+            return
         frame = repo.log(
             _str(nb_path),
             all=args.all,
-            # Sorting by a metric ranks every snapshot, then keeps the first rows.
-            limit=None if args.sort else limit,
+            limit=limit,
             include_auto=self.settings.show_auto and not args.no_auto,
+            sort=args.sort,
         )
-        if args.sort:
-            frame = sort_log(frame, args.sort).head(limit)
         if args.compare:
             if len(frame) < 2:
                 print("Nothing to compare: the log shows fewer than two snapshots.")
@@ -552,6 +599,7 @@ class MlvcMagics(Magics):
                 notebook_source=source,
                 notebook_path=_str(nb_path),
                 exclude=self.exclude(),
+                rng=self.settings.restore_random_state,
             )
         display(RestoreView(report, seconds=time.monotonic() - start, partial=bool(args.names)))
 
@@ -587,6 +635,9 @@ class MlvcMagics(Magics):
 
     def _cmd_trust(self, args: argparse.Namespace) -> None:
         repo = self.repo(required=True)
+        if args.key:
+            print(repo.trust_key(args.key, args.name).summary_line())
+            return
         if args.ref is None:
             n = len(repo.trust(None))
             print(f"Trusted every snapshot in {repo.path} ({n}).")
@@ -594,8 +645,110 @@ class MlvcMagics(Magics):
         trusted = repo.trust(args.ref, _str(self.notebook_path()))
         print(f"Trusted {trusted[0][:8]}.")
 
+    def _cmd_remote(self, args: argparse.Namespace) -> None:
+        repo = self.repo(create=args.action == "add", required=True)
+        if args.action == "add":
+            if not args.name or not args.url:
+                raise UsageError(
+                    "Usage: %mlvc remote add NAME URL [--endpoint-url URL] [--profile P]"
+                )
+            remote = repo.remote_add(
+                args.name, args.url, endpoint_url=args.endpoint_url, profile=args.profile
+            )
+            print(f"Added remote {remote.name}: {remote.url}")
+        elif args.action == "remove":
+            if not args.name:
+                raise UsageError("Usage: %mlvc remote remove NAME")
+            repo.remote_remove(args.name)
+            print(f"Removed remote {args.name}.")
+        else:
+            remotes = repo.remotes().values()
+            print(
+                "\n".join(f"{r.name:<12} {r.url}" for r in remotes)
+                or "No remotes yet: %mlvc remote add NAME URL"
+            )
+
+    def _cmd_push(self, args: argparse.Namespace) -> None:
+        self._transfer("push", args)
+
+    def _cmd_pull(self, args: argparse.Namespace) -> None:
+        self._transfer("pull", args)
+
+    def _transfer(self, verb: str, args: argparse.Namespace) -> None:
+        from .remote import split_remote
+
+        repo = self.repo(required=True)
+        remote, refs = split_remote(repo, args.words)
+        label = "Pushing" if verb == "push" else "Pulling"
+        with self._progress(label) as progress:
+            report = self._call(
+                getattr(repo, verb),
+                progress,
+                remote,
+                refs,
+                all=args.all,
+                notebook_path=_str(self.notebook_path()),
+            )
+        print(report.summary_line())
+
     def _cmd_browse(self, args: argparse.Namespace) -> None:
         display(self.browser().widget)
+
+    def _cmd_auto(self, args: argparse.Namespace) -> None:
+        if args.state is not None:
+            self.settings.auto = args.state == "on"
+        self._sync_auto_hook()
+        if self.settings.auto:
+            print(
+                "Automatic snapshots are on: each cell that changes a variable is committed "
+                "(%mlvc auto off to stop)."
+            )
+        else:
+            print("Automatic snapshots are off (%mlvc auto on to start).")
+
+    def _sync_auto_hook(self) -> None:
+        events = self.shell.events
+        registered = self._after_cell in events.callbacks["post_run_cell"]
+        if self.settings.auto and not registered:
+            events.register("post_run_cell", self._after_cell)
+        elif not self.settings.auto and registered:
+            events.unregister("post_run_cell", self._after_cell)
+
+    def _after_cell(self, result: Any) -> None:
+        """The automatic snapshot after a cell. Never raises: a failure is one line."""
+        raw = (getattr(result.info, "raw_cell", None) or "").strip()
+        if not raw or raw.lstrip("%").startswith("mlvc"):
+            return
+        try:
+            self._auto_commit(raw)
+        except MlvcError as e:
+            print(f"jupyter_mlvc: automatic snapshot skipped: {e}", file=sys.stderr)
+        finally:
+            for repo in self._opened:
+                repo.close()
+            self._opened.clear()
+
+    def _auto_commit(self, raw: str) -> None:
+        from .cellnames import touched_names
+
+        ns = self.shell.user_ns
+        touched = touched_names(self.shell.transform_cell(raw), ns)
+        repo = self.repo(create=True)
+        nb_path = self.notebook_path()
+        notebook, source = self.notebook_content(nb_path)
+        first = raw.splitlines()[0].strip()
+        repo.commit(
+            ns,
+            first if len(first) <= 80 else first[:77] + "...",
+            notebook=notebook,
+            notebook_path=_str(nb_path),
+            exclude=self.exclude(),
+            notebook_source=source,
+            auto=True,
+            if_changed=True,
+            # What the cell's code cannot reach is taken over from HEAD unserialized.
+            assume_unchanged=None if touched is None else [n for n in ns if n not in touched],
+        )
 
     def _cmd_help(self, args: argparse.Namespace) -> None:
         if args.topic:
@@ -781,12 +934,16 @@ def _unregister_formatters(ipython: Any) -> None:
 def load_ipython_extension(ipython: Any) -> None:
     if "MlvcMagics" in ipython.magics_manager.registry:
         return
-    ipython.register_magics(MlvcMagics)
+    magics = MlvcMagics(ipython)
+    ipython.register_magics(magics)
+    magics._sync_auto_hook()
     _register_formatters(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     magics = ipython.magics_manager.registry.pop("MlvcMagics", None)
+    if magics is not None and magics._after_cell in ipython.events.callbacks["post_run_cell"]:
+        ipython.events.unregister("post_run_cell", magics._after_cell)
     for kind in ("line", "cell"):
         ipython.magics_manager.magics[kind].pop("mlvc", None)
     if magics is not None and magics.settings in ipython.configurables:

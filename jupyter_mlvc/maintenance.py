@@ -52,7 +52,14 @@ def _manifest_objects(manifest: dict[str, Any]) -> list[tuple[str, str]]:
             out.extend((oid, what) for oid in b.get("chunks", []))
     if manifest.get("notebook"):
         out.append((manifest["notebook"], "the notebook"))
+    if manifest.get("rng"):
+        out.append((manifest["rng"], "the random state"))
     return out
+
+
+def manifest_objects(manifest: dict[str, Any]) -> list[str]:
+    """The ids of every object a snapshot needs besides its manifest, each once."""
+    return list(dict.fromkeys(oid for oid, _ in _manifest_objects(manifest)))
 
 
 def fsck(repo: Repo) -> list[Problem]:
@@ -165,7 +172,7 @@ def rebuild_index(repo: Repo) -> int:
     restorable once trusted (``trust``), like any snapshot of unknown origin.
     Returns how many snapshots were recovered.
     """
-    from .index import Index, dumps
+    from .index import Index
 
     repo.index.close()
     path = repo.index.path
@@ -185,53 +192,7 @@ def rebuild_index(repo: Repo) -> int:
     newest: dict[str, tuple[str, str]] = {}
     with repo.index.write() as db:
         for sid, m in manifests:
-            nb = m.get("notebook_path") or ""
-            db.execute(
-                "insert or ignore into snapshots (id, notebook, message, created_at, branch, n_variables, nbytes,"
-                " bytes_written, auto, has_notebook, notebook_source, signature, environment, notebook_object)"
-                " values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?)",
-                [
-                    sid,
-                    nb,
-                    m.get("message", ""),
-                    m.get("created_at", 0.0),
-                    m.get("branch"),
-                    len(m.get("variables", {})),
-                    sum(v.get("nbytes", 0) for v in m.get("variables", {}).values()),
-                    int(bool(m.get("auto"))),
-                    int(bool(m.get("notebook"))),
-                    m.get("notebook_source"),
-                    dumps(m.get("environment", {})),
-                    m.get("notebook"),
-                ],
-            )
-            for i, parent in enumerate(m.get("parents", [])):
-                db.execute("insert or ignore into parents values (?, ?, ?)", [sid, parent, i])
-            parent_hashes = {}
-            if m.get("parents"):
-                parent_hashes = dict(
-                    db.execute(
-                        "select name, hash from variables where snapshot = ?", [m["parents"][0]]
-                    ).fetchall()
-                )
-            for name, v in m.get("variables", {}).items():
-                db.execute(
-                    "insert or ignore into variables values (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        sid,
-                        name,
-                        v["type"],
-                        dumps(v["summary"]),
-                        v["nbytes"],
-                        int(parent_hashes.get(name) != v["hash"]),
-                        v["hash"],
-                        v["unit"],
-                    ],
-                )
-            for name, reason in m.get("skipped", {}).items():
-                db.execute("insert or ignore into skipped values (?, ?, ?)", [sid, name, reason])
-            for name, value in m.get("metrics", {}).items():
-                db.execute("insert or ignore into metrics values (?, ?, ?)", [sid, name, value])
+            nb = insert_snapshot_from_manifest(db, sid, m)
             if m.get("branch"):
                 tips[(nb, m["branch"])] = sid
                 newest[nb] = (m["branch"], sid)
@@ -242,3 +203,67 @@ def rebuild_index(repo: Repo) -> int:
                 "insert or replace into heads (notebook, branch) values (?, ?)", [nb, branch]
             )
     return len(manifests)
+
+
+def insert_snapshot_from_manifest(
+    db: Any, sid: str, m: dict[str, Any], signature: str | None = None
+) -> str:
+    """Insert the index rows of snapshot ``sid`` (snapshot, parents, variables, skipped,
+    metrics) as its manifest ``m`` describes them; rows already there are kept.
+
+    ``db`` is a connection inside a write transaction. The ``changed`` flag of a
+    variable compares it with the first parent's rows, so parents go in first.
+    Refs and HEADs are the caller's business. Returns the snapshot's notebook key.
+    Used to rebuild a lost index and to insert snapshots pulled from a remote.
+    """
+    from .index import dumps
+
+    nb = m.get("notebook_path") or ""
+    db.execute(
+        "insert or ignore into snapshots (id, notebook, message, created_at, branch, n_variables, nbytes,"
+        " bytes_written, auto, has_notebook, notebook_source, signature, environment, notebook_object)"
+        " values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+        [
+            sid,
+            nb,
+            m.get("message", ""),
+            m.get("created_at", 0.0),
+            m.get("branch"),
+            len(m.get("variables", {})),
+            sum(v.get("nbytes", 0) for v in m.get("variables", {}).values()),
+            int(bool(m.get("auto"))),
+            int(bool(m.get("notebook"))),
+            m.get("notebook_source"),
+            signature,
+            dumps(m.get("environment", {})),
+            m.get("notebook"),
+        ],
+    )
+    for i, parent in enumerate(m.get("parents", [])):
+        db.execute("insert or ignore into parents values (?, ?, ?)", [sid, parent, i])
+    parent_hashes = {}
+    if m.get("parents"):
+        parent_hashes = dict(
+            db.execute(
+                "select name, hash from variables where snapshot = ?", [m["parents"][0]]
+            ).fetchall()
+        )
+    for name, v in m.get("variables", {}).items():
+        db.execute(
+            "insert or ignore into variables values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                sid,
+                name,
+                v["type"],
+                dumps(v["summary"]),
+                v["nbytes"],
+                int(parent_hashes.get(name) != v["hash"]),
+                v["hash"],
+                v["unit"],
+            ],
+        )
+    for name, reason in m.get("skipped", {}).items():
+        db.execute("insert or ignore into skipped values (?, ?, ?)", [sid, name, reason])
+    for name, value in m.get("metrics", {}).items():
+        db.execute("insert or ignore into metrics values (?, ?, ?)", [sid, name, value])
+    return nb

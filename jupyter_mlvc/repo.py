@@ -63,11 +63,28 @@ from .snapshot import RestoreReport, Snapshot, Status, VariableInfo
 # ``Repo.list`` shadows the builtin inside the class body.
 List = list
 
+#: The columns of ``Repo.log`` that are not metrics.
+_LOG_COLUMNS = frozenset(
+    {
+        "id",
+        "short_id",
+        "message",
+        "created_at",
+        "notebook",
+        "branch",
+        "tags",
+        "n_variables",
+        "nbytes",
+        "auto",
+    }
+)
+
 STORE_DIR = ".mlvc"
 FORMAT = 1
 Progress = Callable[[int, int], None]
 
 _staged_metrics: dict[str, float] = {}
+_RECENT: dict[str, dict[str, tuple[str, dict[str, int]]]] = {}
 
 
 def _check_metrics(metrics: dict[str, Any] | None) -> dict[str, float]:
@@ -93,6 +110,11 @@ def log_metrics(**metrics: float) -> None:
     >>> log_metrics(acc=0.93, f1=0.91)  # doctest: +SKIP
     """
     _staged_metrics.update(_check_metrics(metrics))
+
+
+def clear_metrics() -> None:
+    """Drop the metrics staged with ``log_metrics`` that no commit took yet."""
+    _staged_metrics.clear()
 
 
 def load(ref: str, name: str, path: str | os.PathLike = ".") -> Any:
@@ -155,7 +177,8 @@ class Repo:
         self._key: bytes | None = None
         # Per notebook: the snapshot this process last committed or restored, and the
         # id() of each variable's value then (see ``commit(assume_unchanged=...)``).
-        self._recent: dict[str, tuple[str, dict[str, int]]] = {}
+        # Shared by every Repo of this store in the process: the magics open one per command.
+        self._recent = _RECENT.setdefault(str(self.path.resolve()), {})
         self.notebook_path = None if notebook_path is None else self._nb_key(notebook_path)
 
     def __repr__(self) -> str:
@@ -836,9 +859,28 @@ class Repo:
         include_auto: bool = True,
         search: str | None = None,
         branch: str | None = None,
+        sort: str | None = None,
     ):
-        """The history as a pandas DataFrame, newest first, one column per metric."""
+        """The history as a pandas DataFrame, newest first, one column per metric.
+
+        ``sort`` orders by a metric instead: ``"acc"`` highest first, ``"-loss"``
+        lowest first; snapshots without it come last, and ``limit`` keeps the best.
+        """
         import pandas as pd
+
+        if sort:
+            column = sort[1:] if sort.startswith("-") else sort
+            frame = self.log(
+                notebook_path, all=all, include_auto=include_auto, search=search, branch=branch
+            )
+            recorded = [c for c in frame.columns if c not in _LOG_COLUMNS]
+            if column not in recorded:
+                known = ", ".join(recorded) if recorded else "none recorded yet"
+                raise BadInput(f"cannot sort by {column!r}: no such metric (metrics: {known})")
+            frame = frame.sort_values(
+                column, ascending=sort.startswith("-"), na_position="last", kind="stable"
+            )
+            return frame.head(limit) if limit is not None else frame
 
         where, params = self._filters(notebook_path, search, branch, include_auto, all)
         sql = (
@@ -1252,6 +1294,128 @@ class Repo:
         from .maintenance import rebuild_index
 
         return rebuild_index(self)
+
+    # -- remotes: sharing snapshots (see jupyter_mlvc/remote.py and docs/remotes.md) ----
+
+    def remotes(self) -> dict[str, Any]:
+        """The remotes this store knows: ``{name: RemoteConfig(name, url, options)}``."""
+        from .remote import remote_configs
+
+        return remote_configs(self)
+
+    def remote_add(
+        self,
+        name: str,
+        url: str | os.PathLike,
+        *,
+        endpoint_url: str | None = None,
+        profile: str | None = None,
+        options: dict[str, Any] | None = None,
+    ):
+        """Remember a remote: an fsspec URL (``s3://bucket/prefix``, a folder, ...).
+
+        ``endpoint_url`` points s3 at a MinIO-style server, ``profile`` picks an AWS
+        profile, ``options`` go to the filesystem (s3fs). Credentials come from the
+        environment or the profile and are never stored.
+
+        >>> repo.remote_add("team", "s3://ml/mlvc", endpoint_url="http://minio:9000")  # doctest: +SKIP
+        """
+        from .remote import add_remote
+
+        return add_remote(
+            self, name, url, endpoint_url=endpoint_url, profile=profile, options=options
+        )
+
+    def remote_remove(self, name: str) -> None:
+        """Forget a remote (what it holds is left as it is)."""
+        from .remote import remove_remote
+
+        remove_remote(self, name)
+
+    def push(
+        self,
+        remote: str | None = None,
+        refs: Iterable[str] | str | None = None,
+        *,
+        all: bool = False,
+        notebook_path: Any = None,
+        progress: Progress | None = None,
+        workers: int = 8,
+    ):
+        """Upload snapshots (default: the current branch) and their ancestors that the
+        remote lacks. Incremental, parallel, resumable. Returns a ``TransferReport``."""
+        from .remote import open_remote, push
+
+        return push(
+            self,
+            open_remote(self, remote),
+            refs,
+            all=all,
+            notebook_path=notebook_path,
+            progress=progress,
+            workers=workers,
+        )
+
+    def pull(
+        self,
+        remote: str | None = None,
+        refs: Iterable[str] | str | None = None,
+        *,
+        all: bool = False,
+        notebook_path: Any = None,
+        progress: Progress | None = None,
+        workers: int = 8,
+    ):
+        """Download snapshots from a remote (default: the current branch; everything
+        into an empty store). Pulled snapshots restore only once trusted, unless signed
+        with your key or a trusted key. Returns a ``TransferReport``."""
+        from .remote import open_remote, pull
+
+        return pull(
+            self,
+            open_remote(self, remote),
+            refs,
+            all=all,
+            notebook_path=notebook_path,
+            progress=progress,
+            workers=workers,
+        )
+
+    def remote_log(
+        self,
+        remote: str | None = None,
+        notebook_path: Any = None,
+        *,
+        all: bool = False,
+        limit: int | None = None,
+        include_auto: bool = True,
+        sort: str | None = None,
+    ):
+        """What a remote holds, as ``log`` shows it (a DataFrame, newest first)."""
+        from .remote import open_remote, remote_log
+
+        return remote_log(
+            self,
+            open_remote(self, remote),
+            notebook_path,
+            all=all,
+            limit=limit,
+            include_auto=include_auto,
+            sort=sort,
+        )
+
+    def remote_snapshots(self, remote: str | None = None, notebook_path: Any = None, *, all=False):
+        """What a remote holds as ``RemoteSnapshot`` records (with signer, local, trusted_by)."""
+        from .remote import open_remote, remote_snapshots
+
+        return remote_snapshots(self, open_remote(self, remote), notebook_path, all=all)
+
+    def trust_key(self, path: str | os.PathLike, name: str | None = None):
+        """Trust snapshots signed with a teammate's key file (``trust --key FILE``);
+        accepts those already pulled. Returns a ``KeyTrust``."""
+        from .remote import trust_key
+
+        return trust_key(self, path, name)
 
     def close(self) -> None:
         self.index.close()

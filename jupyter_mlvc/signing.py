@@ -80,3 +80,61 @@ def verify(key: bytes, snapshot_id: str, signature: str | None) -> bool:
     if not signature:
         return False
     return hmac.compare_digest(sign(key, snapshot_id), signature)
+
+
+# -- keys of other people ------------------------------------------------------------
+#
+# Snapshots pulled from a remote were signed with the pusher's key. Adding that key
+# to the trusted folder accepts them. An HMAC key is a shared secret: whoever holds a
+# copy can sign snapshots that every store trusting the key accepts.
+
+
+def key_id(key: bytes) -> str:
+    """A short public name of a key: a hash of it, which does not reveal the key."""
+    return hashlib.sha256(b"jupyter_mlvc key id\0" + key).hexdigest()[:16]
+
+
+def trusted_keys_dir() -> Path:
+    return key_path().parent / "trusted"
+
+
+def trusted_keys() -> dict[str, tuple[str, bytes]]:
+    """The keys this user accepts besides their own: ``{key id: (name, key)}``."""
+    folder = trusted_keys_dir()
+    out: dict[str, tuple[str, bytes]] = {}
+    if not folder.is_dir():
+        return out
+    for f in sorted(folder.glob("*.key")):
+        try:
+            key = _read_key(f)
+        except (OSError, ValueError):
+            continue
+        out[key_id(key)] = (f.stem, key)
+    return out
+
+
+def add_trusted_key(source: str | os.PathLike, name: str | None = None) -> tuple[str, str]:
+    """Copy the key file ``source`` (as written by ``load_key``: hex) into the trusted
+    folder, owner-only. Returns ``(name, key id)``; ``ValueError`` if it is no key."""
+    try:
+        key = bytes.fromhex(Path(source).read_text().strip())
+    except UnicodeDecodeError:
+        raise ValueError(f"{source} is not a key file (expected {KEY_BYTES * 2} hex digits)")
+    if len(key) < 16:
+        raise ValueError(f"{source} is not a key file (expected {KEY_BYTES * 2} hex digits)")
+    kid = key_id(key)
+    name = name or f"key-{kid}"
+    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise ValueError(f"{name!r} is not a valid key name: use letters, digits, '-', '_', '.'")
+    folder = trusted_keys_dir()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    target = folder / f"{name}.key"
+    tmp = folder / f".{name}-{os.getpid()}-{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(key.hex() + "\n")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return name, kid

@@ -193,3 +193,26 @@ def test_untrusted_diff_compares_without_unpickling(repo, other_key, tmp_path):
     d = theirs.diff(s1.id, s2.id)
     change = d.changed[0]["change"]
     assert change["kind"] == "bytes" and "not compared" in change["note"]
+
+
+def test_pipeline_change_names_the_nested_parameter_and_weights():
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_iris(return_X_y=True)
+    a = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=500)).fit(X, y)
+    b = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=500)).fit(X, y)
+    ch = describe_change(a, b)
+    assert ch["params_changed"] == {"logisticregression__C": ["1.0", "0.01"]}
+    assert ch["n_parameters_before"] == ch["n_parameters_after"] > 0
+    assert ch["max_weight_change"] > 0
+
+
+def test_exclude_applies_to_both_sides(repo):
+    s = repo.commit({"a": 1, "tmp_x": 2}, "one")
+    d = repo.diff(s.id, {"a": 1, "tmp_x": 3}, exclude=["tmp_*"])
+    assert d.removed == [] and d.changed == [] and d.unchanged == ["a"]
+    d2 = repo.diff(s.id, {"a": 1}, exclude=["tmp_*"])
+    assert d2.removed == []

@@ -468,7 +468,7 @@ def test_question_mark_shows_the_full_usage(shell, capsys):
         ("diff HEAD~3 HEAD", r"goes back 3 snapshots"),
         ("compare HEAD", r"two or more snapshots"),
         ("compare HEAD nosuchref", r"unknown ref 'nosuchref'"),
-        ("log --sort nope", r"Cannot sort by 'nope': no such metric \(metrics: none"),
+        ("log --sort nope", r"cannot sort by 'nope': no such metric \(metrics: none"),
         ("log --sort", r"--sort: expected one argument"),
         ("log --sort --all", r"--sort: expected one argument"),
         ("commit -m m --metrics-from nothing", r"there is no variable 'nothing'"),
@@ -864,3 +864,63 @@ def test_show_has_the_model_card(shell, capsys):
     card = out.split("models:\n", 1)[1]
     assert card.startswith("  clf: DecisionTreeClassifier (scikit-learn")
     assert "max_depth=2" in card and "    features: height, weight" in card
+
+
+def test_auto_commits_after_cells_that_change_state(shell, tmp_path):
+    from jupyter_mlvc import Repo
+
+    shell.run_line_magic("mlvc", "auto on")
+    shell.run_cell("import numpy as np\nbig = np.zeros(1_000_000)\nsmall = 1")
+    shell.run_cell("small = 2  # bump")
+    shell.run_cell("print(small)")  # reads only: no snapshot
+    shell.run_cell("big[:10] = 5")
+    shell.run_cell("x = = 1")  # a syntax error changes nothing
+    shell.run_line_magic("mlvc", "auto off")
+    shell.run_cell("small = 3")
+    repo = Repo.find(tmp_path)
+    log = repo.log(all=True)
+    assert list(log["message"]) == ["big[:10] = 5", "small = 2  # bump", "import numpy as np"]
+    assert log["auto"].all()
+    head = repo.show(log["id"].iloc[0])
+    assert head.variables["big"].changed and not head.variables["small"].changed
+    assert repo.load(log["id"].iloc[1], "small") == 2
+    assert repo.load(log["id"].iloc[0], "big")[:10].tolist() == [5.0] * 10
+    assert repo.fsck() == []
+
+
+def test_checkout_can_leave_the_random_state_alone(shell):
+    import random
+
+    shell.run_cell("import random\nrandom.seed(1)\nv = 1")
+    shell.run_line_magic("mlvc", 'commit -m "seeded"')
+    random.seed(99)
+    expected = random.random()
+    random.seed(99)
+    shell.run_line_magic("config", "MLVC.restore_random_state = False")
+    shell.run_line_magic("mlvc", "checkout HEAD --no-save")
+    assert random.random() == expected
+
+
+def test_remote_push_log_and_pull(shell, tmp_path, tmp_path_factory, capsys):
+    from jupyter_mlvc import Repo
+
+    remote_dir = tmp_path_factory.mktemp("remote")
+    shell.run_cell("import numpy as np\nweights = np.arange(200_000.0)\nnote = 'v1'")
+    shell.run_line_magic("mlvc", 'commit -m "to share"')
+    shell.run_line_magic("mlvc", f"remote add team {remote_dir}")
+    shell.run_line_magic("mlvc", "remote")
+    shell.run_line_magic("mlvc", "push team")
+    capsys.readouterr()
+    shell.run_line_magic("mlvc", "log --remote team")
+    assert "to share" in capsys.readouterr().out
+    with pytest.raises(UsageError, match="pull them first"):
+        shell.run_line_magic("mlvc", "log --remote team --compare")
+    with pytest.raises(UsageError, match="Usage: %mlvc remote add"):
+        shell.run_line_magic("mlvc", "remote add onlyname")
+
+    elsewhere = Repo.init(tmp_path_factory.mktemp("elsewhere"))
+    elsewhere.remote_add("team", str(remote_dir))
+    elsewhere.pull("team", all=True)
+    snap = elsewhere.log(all=True)
+    assert list(snap["message"]) == ["to share"]
+    assert elsewhere.load(snap["id"].iloc[0], "note") == "v1"  # same user: signed with this key

@@ -6,6 +6,8 @@ import asyncio
 import json
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -15,8 +17,9 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from jupyter_mlvc import Repo
+from jupyter_mlvc.errors import UnknownRef
 from jupyter_mlvc.live import read_live_notebook
-from jupyter_mlvc.server import ROUTES, queries
+from jupyter_mlvc.server import ROUTES, kernel_snippets, queries
 from jupyter_mlvc.server.paths import BadPath, OutsideRoot, confine
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -113,8 +116,10 @@ def test_route_table_is_enumerated():
         "/mlvc/api/snapshots/abcd",
         "/mlvc/api/head",
         "/mlvc/api/live",
+        "/mlvc/api/diff",
     } <= urls
     assert ("/mlvc/api/live", "PUT") in ROUTE_VERBS
+    assert {("/mlvc/api/diff", "GET"), ("/mlvc/api/diff", "POST")} <= set(ROUTE_VERBS)
 
 
 @pytest.mark.parametrize(("url", "verb"), ROUTE_VERBS)
@@ -447,3 +452,169 @@ async def test_reads_run_off_the_event_loop(jp_fetch, history, monkeypatch):
     assert not slow.done()
     release.set()
     assert json.loads((await slow).body)["head"] == history[2].id
+
+
+# -- comparing -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def edited(project: Path):
+    """Two snapshots with notebooks: a variable changed and a cell's source edited between them."""
+    notebook = project / "analysis.ipynb"
+    nb1 = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("lr = 0.1"), nbformat.v4.new_markdown_cell("# notes")]
+    )
+    nb2 = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("lr = 0.01"), nbformat.v4.new_markdown_cell("# notes")]
+    )
+    nb2.cells[1].id = nb1.cells[1].id
+    nb2.cells[0].id = nb1.cells[0].id
+    with Repo.init(project) as repo:
+        one = repo.commit({"lr": 0.1, "kept": "same"}, "one", nb1, notebook, {"acc": 0.5})
+        two = repo.commit(
+            {"lr": 0.01, "kept": "same", "new": [1]}, "two", nb2, notebook, {"acc": 0.75}
+        )
+    return one, two
+
+
+async def test_diff_of_two_snapshots(jp_fetch, edited):
+    one, two = edited
+    data = await get_json(jp_fetch, "diff", path=NB, a=one.id[:6], b="HEAD")
+    assert data["a"]["id"] == one.id and data["b"]["id"] == two.id
+    changed = {e["name"]: e for e in data["variables"]["changed"]}
+    assert changed["lr"]["change"] == {
+        "kind": "scalar",
+        "before": 0.1,
+        "after": 0.01,
+        "delta": pytest.approx(-0.09),
+    }
+    assert [e["name"] for e in data["variables"]["added"]] == ["new"]
+    assert data["variables"]["unchanged"] == ["kept"]
+    assert data["metrics"] == [
+        {"name": "acc", "before": 0.5, "after": 0.75, "delta": 0.25},
+    ]
+    cells = data["notebook"]["cells"]
+    assert [c["kind"] for c in cells] == ["modified"] and cells[0]["source"] == "lr = 0.01"
+    # What nbdime's widgets render: the first notebook and the diff to the second.
+    assert data["nbdime"]["base"]["cells"][0]["source"] == "lr = 0.1"
+    patch = data["nbdime"]["diff"]
+    assert patch[0]["op"] == "patch" and patch[0]["key"] == "cells"
+
+
+async def test_diff_without_a_notebook_has_no_nbdime_part(jp_fetch, history):
+    data = await get_json(jp_fetch, "diff", path=NB, a=history[0].id, b=history[1].id)
+    assert data["nbdime"] is None and data["notebook"]["available"] is False
+    assert data["b"]["message"] == "train <img src=x onerror=alert(1)>"
+
+
+async def test_diff_with_the_editors_notebook(jp_fetch, edited):
+    one, _ = edited
+    editor = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(["lr = 0.5\n", "fit()"])])
+    response = await jp_fetch(
+        "mlvc",
+        "api",
+        "diff",
+        params={"path": NB, "a": one.id},
+        method="POST",
+        body=json.dumps(editor),
+    )
+    data = json.loads(response.body)
+    assert data["a"]["id"] == one.id and data["b"] == {"current": True}
+    sources = [c["source"] for c in data["notebook"]["cells"] if c["kind"] != "removed"]
+    assert "lr = 0.5\nfit()" in sources
+    assert data["nbdime"]["base"]["cells"][0]["source"] == "lr = 0.1"
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "error"),
+    [
+        ({"a": "0123456789abcdef", "b": "HEAD"}, 404, "UnknownRef"),
+        ({"a": "HEAD", "b": "HEAD~7"}, 404, "UnknownRef"),
+        ({"a": "HEAD"}, 400, "BadInput"),
+        ({"b": "HEAD"}, 400, "BadInput"),
+        ({"a": "", "b": "HEAD"}, 400, "BadInput"),
+        ({"a": "HEAD", "b": "current"}, 400, "BadInput"),
+        ({"a": "HEAD", "b": "x" * 300}, 400, "BadInput"),
+    ],
+)
+async def test_diff_refuses_unknown_refs_and_bad_arguments(jp_fetch, edited, params, status, error):
+    code, err = await error_of(jp_fetch, "diff", path=NB, **params)
+    assert (code, err["error"]) == (status, error)
+
+
+async def test_diff_refuses_snapshots_of_another_notebook(jp_fetch, edited, project):
+    with Repo.open(project) as repo:
+        other = repo.commit({"y": 1}, "other", notebook_path=project / "other.ipynb")
+    code, err = await error_of(jp_fetch, "diff", path=NB, a=other.id, b="HEAD")
+    assert code == 404 and err["error"] == "UnknownRef"
+
+
+@pytest.mark.parametrize("body", ["{not json", json.dumps({"cells": []})])
+async def test_diff_with_the_editor_refuses_what_is_not_a_notebook(jp_fetch, edited, body):
+    code, err = await error_of(jp_fetch, "diff", method="POST", body=body, path=NB, a="HEAD")
+    assert code == 400 and err["error"] == "BadInput"
+
+
+async def test_metrics_that_are_not_numbers_are_valid_json(jp_fetch, project):
+    notebook = project / "analysis.ipynb"
+    with Repo.init(project) as repo:
+        repo.commit({"x": 1}, "one", notebook_path=notebook, metrics={"loss": float("nan")})
+        repo.commit({"x": 2}, "two", notebook_path=notebook, metrics={"loss": 1.0})
+    response = await jp_fetch(
+        "mlvc", "api", "diff", params={"path": NB, "a": "HEAD~1", "b": "HEAD"}
+    )
+    body = response.body.decode()
+    assert "NaN" not in body
+    assert json.loads(body)["metrics"][0]["before"] is None
+
+
+# -- in the kernel ---------------------------------------------------------------------------------
+
+
+def test_namespace_diff_compares_a_snapshot_with_live_variables(edited, project):
+    one, _ = edited
+    data = kernel_snippets.namespace_diff(
+        project / "analysis.ipynb",
+        one.id,
+        {"lr": 0.5, "kept": "same", "tmp_cache": 1, "fresh": "yes"},
+        exclude=["tmp_*", "kept"],
+    )
+    assert data["b"] == {"current": True} and data["a"]["id"] == one.id
+    assert [e["name"] for e in data["variables"]["changed"]] == ["lr"]
+    # Excluded names leave both sides: "kept" is in the snapshot, yet not "removed".
+    assert [e["name"] for e in data["variables"]["added"]] == ["fresh"]
+    assert data["variables"]["removed"] == [] and data["variables"]["unchanged"] == []
+    assert data["notebook"] is None
+    json.dumps(data, allow_nan=False)
+
+
+def test_namespace_diff_refuses_a_snapshot_of_another_notebook(edited, project):
+    one, _ = edited
+    with pytest.raises(UnknownRef):
+        kernel_snippets.namespace_diff(project / "other.ipynb", one.id, {})
+
+
+def test_publish_current_diff_in_a_shell(edited, project, shell, monkeypatch):
+    one, _ = edited
+    published = []
+    monkeypatch.setattr(
+        "IPython.display.publish_display_data", lambda data, **kw: published.append(data)
+    )
+    kernel_snippets.publish_current_diff(shell, one.id)
+    monkeypatch.setenv("JPY_SESSION_NAME", str(project / "analysis.ipynb"))
+    shell.user_ns.update({"lr": 0.2, "kept": "same"})
+    kernel_snippets.publish_current_diff(shell, one.id)
+    kernel_snippets.publish_current_diff(shell, "nope")
+    unknown, ok, bad = (p[kernel_snippets.MIME] for p in published)
+    # In a terminal (no notebook) the kernel says so instead of guessing.
+    assert unknown["error"] == "BadInput" and "notebook" in unknown["message"]
+    assert [e["name"] for e in ok["variables"]["changed"]] == ["lr"]
+    assert bad["error"] == "UnknownRef" and bad["status"] == 404
+
+
+def test_the_kernel_side_imports_no_server():
+    code = (
+        "import sys, jupyter_mlvc.server.kernel_snippets;"
+        "assert 'jupyter_server' not in sys.modules and 'tornado' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

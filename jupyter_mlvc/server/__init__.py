@@ -1,44 +1,25 @@
 """The server extension: jupyter_mlvc's REST API under ``<base_url>/mlvc/api/``.
 
-The routes are documented in docs/rest-api.md. The handlers are thin: they
-confine the notebook path, run one function of :mod:`.queries` in a thread and
-send its JSON.
+The route table is in :mod:`.routes`, the handlers in :mod:`.handlers`, what
+they ask of the core in :mod:`.queries`. :mod:`.kernel_snippets` runs inside
+kernels, which should not have to import jupyter_server: so this package
+imports nothing at import time and hands out the route table on demand.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from jupyter_server.utils import url_path_join
-
-from .handlers import (
-    HeadHandler,
-    LiveNotebookHandler,
-    NotFoundHandler,
-    RefsHandler,
-    SnapshotHandler,
-    SnapshotNotebookHandler,
-    SnapshotsHandler,
-)
-
-API = "/mlvc/api"
-
-#: The route table, most specific first; the last entry answers every other path with a JSON 404.
-ROUTES: list[tuple[str, type]] = [
-    (rf"{API}/snapshots", SnapshotsHandler),
-    (rf"{API}/snapshots/(?P<ref>[^/]+)", SnapshotHandler),
-    (rf"{API}/snapshots/(?P<ref>[^/]+)/notebook", SnapshotNotebookHandler),
-    (rf"{API}/head", HeadHandler),
-    (rf"{API}/refs", RefsHandler),
-    (rf"{API}/live", LiveNotebookHandler),
-    (rf"{API}/(?P<rest>.*)", NotFoundHandler),
-]
-
 
 def load_jupyter_server_extension(server_app: Any) -> None:
-    web_app = server_app.web_app
-    base_url = web_app.settings["base_url"]
-    web_app.add_handlers(
-        ".*$", [(url_path_join(base_url, pattern), handler) for pattern, handler in ROUTES]
-    )
-    server_app.log.info("jupyter_mlvc: REST API at %s", url_path_join(base_url, API))
+    from .routes import load_jupyter_server_extension as load
+
+    load(server_app)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("ROUTES", "API"):
+        from . import routes
+
+        return getattr(routes, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -79,13 +79,39 @@ class MlvcHandler(APIHandler):
             raise BadInput("a ref is an id, a prefix of one, HEAD~N, a branch or a tag name")
         return ref
 
+    def notebook_body(self) -> dict[str, Any]:
+        """The request's body, which must be a notebook (nbformat JSON)."""
+        try:
+            content = json.loads(self.request.body or b"null")
+        except ValueError:
+            raise BadInput("the body is not JSON")
+        if not (
+            isinstance(content, dict)
+            and isinstance(content.get("cells"), list)
+            and isinstance(content.get("nbformat"), int)
+        ):
+            raise BadInput("the body is not a notebook (nbformat JSON with cells)")
+        return content
+
+    def required_ref(self, name: str) -> str:
+        """A ref given as the query argument ``name``."""
+        ref = self.get_query_argument(name, None)
+        if not ref:
+            raise BadInput(f"{name} is required: a snapshot id, a prefix of one, a branch or a tag")
+        return self.ref_arg(ref)
+
     async def query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         # The store may be locked by a kernel that is committing: wait in a thread.
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     def send(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
-        self.finish(json.dumps(data))
+        try:
+            body = json.dumps(data, allow_nan=False)
+        except ValueError:
+            # A metric of NaN, say: valid Python, invalid JSON for a browser.
+            body = json.dumps(queries.finite(data))
+        self.finish(body)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -180,19 +206,41 @@ class LiveNotebookHandler(MlvcHandler):
     @authorized
     async def put(self) -> None:
         notebook = self.notebook_arg()
-        try:
-            content = json.loads(self.request.body or b"null")
-        except ValueError:
-            raise BadInput("the body is not JSON")
-        if not (
-            isinstance(content, dict)
-            and isinstance(content.get("cells"), list)
-            and isinstance(content.get("nbformat"), int)
-        ):
-            raise BadInput("the body is not a notebook (nbformat JSON with cells)")
+        content = self.notebook_body()
         await self.query(queries.save_live_notebook, notebook, content)
         self.set_status(204)
         self.finish()
+
+
+class DiffHandler(MlvcHandler):
+    """``GET /mlvc/api/diff?path=&a=&b=``: two snapshots compared.
+
+    ``POST /mlvc/api/diff?path=&a=`` with the editor's notebook as the body: the
+    notebook half of comparing snapshot ``a`` with the current state (the
+    variables half is computed in the kernel, which holds them).
+    """
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        notebook = self.notebook_arg()
+        a, b = self.required_ref("a"), self.required_ref("b")
+        if b == "current":
+            raise BadInput(
+                "the current state is not stored: POST the editor's notebook to compare with it"
+            )
+        self.send(await self.query(queries.snapshot_diff, notebook, a, b))
+
+    # Comparing reads the store; the body is only the editor's content to compare with.
+    @web.authenticated
+    @authorized(action="read")
+    async def post(self) -> None:
+        notebook = self.notebook_arg()
+        a = self.required_ref("a")
+        if self.get_query_argument("b", "current") != "current":
+            raise BadInput("POST compares with the current state: leave out b, or use GET")
+        content = self.notebook_body()
+        self.send(await self.query(queries.current_notebook_diff, notebook, a, content))
 
 
 class NotFoundHandler(MlvcHandler):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -164,3 +165,89 @@ def refs(notebook: Path) -> dict[str, Any]:
 def save_live_notebook(notebook: Path, content: Any) -> None:
     """Record the editor's content of ``notebook`` for the next commit made in its kernel."""
     write_live_notebook(notebook, content)
+
+
+# -- comparing two states ---------------------------------------------------------------------
+
+
+def _ident(snap: Snapshot) -> dict[str, Any]:
+    """How a diff names a snapshot (the ``a`` and ``b`` of ``Diff.to_dict()``)."""
+    return {
+        "id": snap.id,
+        "short_id": snap.short_id,
+        "message": snap.message,
+        "created_at": snap.created_at.isoformat(),
+        "branch": snap.branch,
+    }
+
+
+def _plain(notebook: Any) -> dict[str, Any]:
+    """A notebook node as plain JSON (sources stay single strings, as nbdime's diff expects)."""
+    return json.loads(json.dumps(notebook))
+
+
+def _as_notebook(content: Any) -> Any:
+    """The editor's notebook JSON as an nbformat node (sources joined into strings)."""
+    import nbformat
+
+    # reads() joins sources given as lists of lines, as JupyterLab may send them.
+    return nbformat.reads(json.dumps(content), as_version=4)
+
+
+def _nbdime_part(nb_a: Any, nb_b: Any) -> dict[str, Any]:
+    """What nbdime's JupyterLab widgets render: the base notebook and the diff to the other."""
+    import nbdime
+
+    return {"base": _plain(nb_a), "diff": nbdime.diff_notebooks(nb_a, nb_b)}
+
+
+def snapshot_diff(notebook: Path, a: str, b: str) -> dict[str, Any]:
+    """``repo.diff(a, b).to_dict()`` of two snapshots of the notebook, plus nbdime's diff."""
+    with _require(notebook) as repo:
+        snap_a = _owned(repo, repo.show(a, notebook))
+        snap_b = _owned(repo, repo.show(b, notebook))
+        data = repo.diff(snap_a.id, snap_b.id, notebook_path=notebook).to_dict()
+        data["nbdime"] = None
+        if snap_a.has_notebook and snap_b.has_notebook:
+            nb_a, nb_b = repo.notebook(snap_a.id, notebook), repo.notebook(snap_b.id, notebook)
+            if nb_a is not None and nb_b is not None:
+                data["nbdime"] = _nbdime_part(nb_a, nb_b)
+        return data
+
+
+def current_notebook_diff(notebook: Path, a: str, content: Any) -> dict[str, Any]:
+    """The notebook half of comparing snapshot ``a`` with the editor's content.
+
+    The variables half needs the kernel's namespace: the sidebar computes it in
+    the kernel (:mod:`.kernel_snippets`) and puts both halves together.
+    """
+    from ..diff import notebook_diff
+
+    current = _as_notebook(content)
+    with _require(notebook) as repo:
+        snap = _owned(repo, repo.show(a, notebook))
+        stored = repo.notebook(snap.id, notebook) if snap.has_notebook else None
+        if stored is None:
+            return {
+                "a": _ident(snap),
+                "b": {"current": True},
+                "notebook": {"available": False, "cells": [], "unchanged": 0},
+                "nbdime": None,
+            }
+        return {
+            "a": _ident(snap),
+            "b": {"current": True},
+            "notebook": notebook_diff(stored, current),
+            "nbdime": _nbdime_part(stored, current),
+        }
+
+
+def finite(data: Any) -> Any:
+    """``data`` with NaN and infinities as None: browsers' JSON.parse refuses them."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite(v) for v in data]
+    return data

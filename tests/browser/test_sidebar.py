@@ -16,8 +16,9 @@ SIDEBAR_TAB = '.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="jp-mlvc-sidebar"]
 IDLE = '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
 
 
-def open_notebook(lab: Lab, page: Page, name: str) -> None:
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")])
+def open_notebook(lab: Lab, page: Page, name: str, cells: list | None = None) -> None:
+    """Write a notebook (``cells``, then an empty code cell) and open it; wait for its kernel."""
+    nb = nbformat.v4.new_notebook(cells=[*(cells or []), nbformat.v4.new_code_cell("")])
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
@@ -193,4 +194,129 @@ def test_restore_notebook_and_view_a_snapshot(lab: Lab, page: Page):
     saved = listing["snapshots"][0]  # type: ignore[index]
     nb = lab.api(f"/mlvc/api/snapshots/{saved['id']}/notebook", path="story.ipynb")
     assert "# second draft only" in [c["source"] for c in nb["cells"]]  # type: ignore[index]
+    assert not page.errors  # type: ignore[attr-defined]
+
+
+def compare_tab(page: Page, title: str = r"Compare [0-9a-f]{8} ↔ [0-9a-f]{8}"):
+    """The comparison tab whose title matches ``title`` (a regular expression), once open."""
+    tab = page.get_by_role("tab", name=re.compile(f"^{title}$"))
+    expect(tab).to_be_visible()
+    return page.locator(f"#{tab.get_attribute('data-id')}")
+
+
+def test_compare_two_snapshots_and_the_current_state(lab: Lab, page: Page):
+    open_notebook(lab, page, "tune.ipynb")
+    run_cell(page, "%load_ext jupyter_mlvc\nlr = 0.1\nepochs = 3")
+    assert "Committed" in run_cell(page, "%mlvc commit -m one --metric acc=0.5")
+    # Edit the first cell's source and run it again, then commit from the last cell.
+    first = cells(page).first.locator(".cm-content")
+    first.click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.insert_text("%load_ext jupyter_mlvc\nlr = 0.025  # tuned 9c4e\nepochs = 3")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector(IDLE)
+    assert "Committed" in run_cell(page, "%mlvc commit -m two --metric acc=0.75")
+
+    open_sidebar(page)
+    expect(items(page)).to_have_count(2)
+    items(page).filter(has_text="one").get_by_role("checkbox").check()
+    items(page).filter(has_text="two").get_by_role("checkbox").check()
+    bar = page.locator("#jp-mlvc-sidebar .jp-mlvc-compare-bar")
+    bar.get_by_role("button", name=re.compile(r"^Compare [0-9a-f]{8} ↔ [0-9a-f]{8}$")).click()
+
+    tab = compare_tab(page)
+    lr = tab.locator('.jp-mlvc-compare-variables tr[data-name="lr"]')
+    expect(lr).to_contain_text("changed", timeout=30_000)
+    expect(lr).to_contain_text("0.1 → 0.025")
+    expect(tab.locator(".jp-mlvc-compare-variables tr")).to_have_count(2)  # header + lr
+    expect(tab.locator('.jp-mlvc-compare-metrics tr[data-name="acc"]')).to_contain_text("+0.25")
+    # nbdime draws the edited cell, old and new source side by side.
+    notebook = tab.locator(".jp-mlvc-compare-notebook")
+    expect(notebook.locator(".jp-Cell-diff").first).to_be_visible()
+    expect(notebook).to_contain_text("lr = 0.025  # tuned 9c4e")
+    expect(notebook).to_contain_text("lr = 0.1")
+    page.wait_for_timeout(300)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "compare.png"))
+
+    # The current state: variables from the kernel, the notebook from the editor.
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="tune.ipynb").click()
+    run_cell(page, "lr = 1.5\nextra = [1, 2]")
+    type_in_last_cell(page, "# not run yet 5d1f")
+    items(page).filter(has_text="two").locator(".jp-mlvc-message").click()
+    details = page.locator("#jp-mlvc-sidebar .jp-mlvc-details")
+    details.get_by_role("button", name="Compare with current").click()
+    tab = compare_tab(page, r"Compare [0-9a-f]{8} ↔ current")
+    # The kernel imports the helper the first time: allow for a slow, shared machine.
+    expect(tab.locator('tr[data-name="lr"]')).to_contain_text("0.025 → 1.5", timeout=30_000)
+    expect(tab.locator('tr[data-name="extra"]')).to_contain_text("added")
+    expect(tab.locator(".jp-mlvc-compare-notebook")).to_contain_text("# not run yet 5d1f")
+    page.screenshot(path=str(ARTIFACTS / "compare-current.png"))
+    # Nothing of this reached the notebook: the kernel ran it silently.
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="tune.ipynb").click()
+    expect(page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")).not_to_contain_text("mlvc-diff")
+
+    # Restoring "one" saves the current state first: an automatic snapshot.
+    items(page).filter(has_text="one").locator(".jp-mlvc-message").click()
+    details.get_by_role("button", name="Restore all variables").click()
+    page.locator(".jp-Dialog").get_by_role("button", name="Restore").click()
+    expect(items(page)).to_have_count(3)
+    expect(page.locator("#jp-mlvc-sidebar .jp-mlvc-item.jp-mlvc-auto")).to_have_count(1)
+    toggle = page.locator("#jp-mlvc-sidebar").get_by_label("auto", exact=True)
+    toggle.uncheck()
+    expect(items(page).locator(".jp-mlvc-message")).to_have_text(["two", "one"])
+    # The choice is kept in the settings, for the next session.
+    for _ in range(20):
+        raw = lab.api("/lab/api/settings/jupyter-mlvc:plugin")["raw"]  # type: ignore[index]
+        if '"showAutoSnapshots": false' in raw:
+            break
+        page.wait_for_timeout(250)
+    assert '"showAutoSnapshots": false' in raw
+    toggle.check()
+    expect(items(page)).to_have_count(3)
+    assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_hostile_message_and_notebook_stay_inert(lab: Lab, page: Page):
+    payload = '<img src=x onerror="window.__pwned=1">'
+    html_output = nbformat.v4.new_output(
+        "display_data", data={"text/html": payload + " shown", "text/plain": "shown"}
+    )
+    open_notebook(
+        lab,
+        page,
+        "hostile.ipynb",
+        [
+            nbformat.v4.new_markdown_cell(payload + " notes"),
+            nbformat.v4.new_code_cell("show()", outputs=[html_output], execution_count=1),
+        ],
+    )
+    run_cell(page, "%load_ext jupyter_mlvc\nv = 1\n%mlvc commit -m first")
+    assert "Committed" in run_cell(page, f"v = 2\n%mlvc commit -m '{payload}'")
+
+    open_sidebar(page)
+    expect(items(page)).to_have_count(2)
+    hostile = items(page).first
+    expect(hostile.locator(".jp-mlvc-message")).to_have_text(payload)
+    hostile.locator(".jp-mlvc-message").click()
+    expect(page.locator("#jp-mlvc-sidebar .jp-mlvc-details-title")).to_have_text(payload)
+    expect(page.locator("#jp-mlvc-sidebar img")).to_have_count(0)
+
+    for item in (items(page).first, items(page).last):
+        item.get_by_role("checkbox").check()
+    page.locator("#jp-mlvc-sidebar .jp-mlvc-compare-bar").get_by_role(
+        "button", name=re.compile("^Compare ")
+    ).click()
+    tab = compare_tab(page)
+    expect(tab.locator(".jp-mlvc-side-message").last).to_have_text(payload)
+    expect(tab.locator('tr[data-name="v"]')).to_contain_text("1 → 2")
+    # Show the unchanged cells too: the markdown and the HTML output are drawn by nbdime.
+    tab.get_by_label("Hide unchanged cells").uncheck()
+    expect(tab.locator(".jp-mlvc-compare-notebook")).to_contain_text("notes")
+    # The sanitized HTML output: the image is there, its handler is not.
+    expect(tab.locator(".jp-mlvc-compare-notebook .jp-RenderedHTMLCommon img")).not_to_have_count(0)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "compare-hostile.png"))
+    expect(tab.locator("img[onerror]")).to_have_count(0)
+    assert page.evaluate("window.__pwned") is None
     assert not page.errors  # type: ignore[attr-defined]

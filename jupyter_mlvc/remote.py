@@ -1,0 +1,1208 @@
+"""Remotes: share snapshots through object storage that teams already run.
+
+A remote is an fsspec URL: ``s3://bucket/prefix`` (AWS S3, MinIO and other
+S3-compatible servers, through s3fs), ``gs://``, ``az://``, or a local or network
+folder. Its layout mirrors the local store::
+
+    <url>/MLVC-REMOTE                      {"format": 1}
+    <url>/objects/ab/cdef...               the very bytes of the local object files
+    <url>/snapshots/<id>.<key id>.json     one entry per snapshot and signer
+
+Nothing on a remote is ever modified: objects are named by their content, entries
+by (snapshot, signer), and listings are merged when read. Two people pushing at
+once therefore cannot lose each other's snapshots. Objects go up first and the
+entry last, so an entry is only visible once everything it needs is there; an
+interrupted push leaves objects only, and the next push skips them.
+
+A pulled snapshot is someone else's: its variables are unpickled only if one of its
+entries is signed with this user's key or a trusted key (``trust --key``), or after
+``trust``. Its summaries, notebook and diffs are readable at once.
+
+Example::
+
+    >>> repo.remote_add("team", "s3://ml-bucket/mlvc", endpoint_url="http://minio:9000")  # doctest: +SKIP
+    >>> repo.push("team").summary_line()                                              # doctest: +SKIP
+    'Pushed 3 snapshots to team: 42 objects, 12.3 MB sent (118 already there).'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import posixpath
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Protocol
+
+import zstandard
+
+from . import signing
+from .errors import (
+    AmbiguousRef,
+    BadInput,
+    BadName,
+    CorruptObject,
+    MissingObject,
+    MlvcError,
+    RemoteFailed,
+    UnknownRef,
+    UnknownRemote,
+)
+from .maintenance import insert_snapshot_from_manifest, manifest_objects
+from .objects import RAW, ZSTD, ObjectStore, hash_bytes
+from .refs import DEFAULT_BRANCH, check_name, is_id_prefix
+
+if TYPE_CHECKING:
+    from .repo import Repo
+
+REMOTE_FORMAT = 1
+MARKER = "MLVC-REMOTE"
+#: The signer part of the entry of a snapshot pushed by someone who does not trust it.
+UNSIGNED = "unsigned"
+#: Transfers in flight at once: object stores answer each request slowly, but many at a time.
+WORKERS = 8
+
+Progress = Callable[[int, int], None]
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,49}$")
+_ENTRY = re.compile(r"^([0-9a-f]{64})\.([0-9a-f]{16}|unsigned)\.json$")
+# Stores where a PUT appears whole or not at all; elsewhere (folders, SFTP, SMB) a
+# file is written aside and renamed, so a name never holds half an object.
+_ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "memory"}
+# Credentials belong in the environment or a profile, not in the store's index.
+_SECRET_OPTIONS = {
+    "key",
+    "secret",
+    "token",
+    "password",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "account_key",
+    "sas_token",
+    "client_secret",
+    "connection_string",
+}
+_dctx = threading.local()
+
+
+def decode(oid: str, raw: bytes, what: str = "object") -> bytes:
+    """The content of the stored bytes ``raw`` (header + payload), checked against ``oid``."""
+    header, body = raw[:1], raw[1:]
+    if header == RAW:
+        data = body
+    elif header == ZSTD:
+        d = getattr(_dctx, "d", None)
+        if d is None:
+            d = _dctx.d = zstandard.ZstdDecompressor()
+        try:
+            data = d.decompress(body)
+        except zstandard.ZstdError:
+            raise CorruptObject(f"{what} is corrupt: object {oid[:12]} cannot be decoded")
+    else:
+        raise CorruptObject(f"{what} is corrupt: object {oid[:12]} cannot be decoded")
+    if hash_bytes(data) != oid:
+        raise CorruptObject(f"{what} is corrupt: object {oid[:12]} does not match its hash")
+    return data
+
+
+# -- the object layer: one interface, a local and a remote implementation ----------------
+
+
+class ObjectLayer(Protocol):
+    """A place objects live. Objects move between two layers as their stored bytes
+    (header + payload, never re-encoded), checked against their hash on the way."""
+
+    def sizes(self, oids: Iterable[str]) -> dict[str, int]:
+        """Which of ``oids`` are stored here, with their stored size."""
+        ...
+
+    def read_raw(self, oid: str) -> bytes: ...
+
+    def write_raw(self, oid: str, raw: bytes, data: bytes | None = None) -> None:
+        """Store ``raw``; ``data`` is its verified content when the caller has it."""
+        ...
+
+
+class LocalObjects:
+    """The local store's objects, written through its write path (temp file, flush, rename)."""
+
+    def __init__(self, store: ObjectStore):
+        self.store = store
+
+    def sizes(self, oids: Iterable[str]) -> dict[str, int]:
+        # ``has`` refreshes the mtime: a concurrent gc spares what a pull is about to name.
+        return {oid: self.store.size_on_disk(oid) for oid in oids if self.store.has(oid)}
+
+    def read_raw(self, oid: str) -> bytes:
+        try:
+            return self.store.path(oid).read_bytes()
+        except FileNotFoundError:
+            raise MissingObject(f"object {oid[:12]} is missing from the store")
+
+    def write_raw(self, oid: str, raw: bytes, data: bytes | None = None) -> None:
+        if data is None:
+            data = decode(oid, raw)
+        # One batch per object: each becomes visible as soon as it is durable, so an
+        # interrupted pull keeps what it finished.
+        with self.store.batch() as batch:
+            batch.put(data, compress=raw[:1] == ZSTD)
+            batch.flush()
+
+
+@dataclass
+class RemoteConfig:
+    """A remote as the store remembers it. ``options`` are fsspec storage options."""
+
+    name: str
+    url: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RemoteSnapshot:
+    """What a remote's entries say of one snapshot (enough to list it without its manifest).
+
+    ``signatures`` maps the key id of each signer to its signature. ``local`` and
+    ``trusted_by`` (``"you"``, a trusted key's name, or None) describe this store's view.
+    """
+
+    id: str
+    notebook: str
+    created_at: float
+    branch: str | None
+    message: str
+    parents: list[str]
+    auto: bool = False
+    n_variables: int = 0
+    nbytes: int = 0
+    metrics: dict[str, float] = field(default_factory=dict)
+    signatures: dict[str, str] = field(default_factory=dict)
+    pushed_by: list[str] = field(default_factory=list)
+    local: bool = False
+    trusted_by: str | None = None
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:8]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["short_id"] = self.short_id
+        out["created_at"] = datetime.fromtimestamp(self.created_at, tz=timezone.utc).isoformat()
+        return out
+
+    @classmethod
+    def from_entry(cls, sid: str, entry: Any) -> RemoteSnapshot | None:
+        """The snapshot an entry file describes, or None if the file is not a valid entry."""
+        if not isinstance(entry, dict) or entry.get("id") != sid:
+            return None
+        try:
+            parents = [str(p) for p in entry.get("parents") or []]
+            return cls(
+                id=sid,
+                notebook=str(entry.get("notebook") or ""),
+                created_at=float(entry.get("created_at") or 0.0),
+                branch=entry.get("branch") or None,
+                message=str(entry.get("message") or ""),
+                parents=parents,
+                auto=bool(entry.get("auto")),
+                n_variables=int(entry.get("n_variables") or 0),
+                nbytes=int(entry.get("nbytes") or 0),
+                metrics={str(k): float(v) for k, v in (entry.get("metrics") or {}).items()},
+            )
+        except (TypeError, ValueError, AttributeError):
+            return None
+
+
+@dataclass
+class TransferReport:
+    """What a push or pull did. ``bytes_sent`` counts object and entry bytes moved."""
+
+    direction: str  # "push" or "pull"
+    remote: str
+    snapshots: list[str] = field(default_factory=list)
+    objects_sent: int = 0
+    bytes_sent: int = 0
+    objects_present: int = 0
+    untrusted: list[str] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
+    branches: dict[str, str] = field(default_factory=dict)
+    detached: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["text"] = self.summary_line()
+        return out
+
+    def summary_line(self) -> str:
+        n = len(self.snapshots)
+        plural = "s" if n != 1 else ""
+        if self.direction == "push":
+            if not n and not self.objects_sent:
+                return f"{self.remote} is up to date: nothing to push."
+            text = (
+                f"Pushed {n} snapshot{plural} to {self.remote}: {self.objects_sent} objects, "
+                f"{_human(self.bytes_sent)} sent ({self.objects_present} already there)."
+            )
+        else:
+            if not n:
+                text = f"Up to date with {self.remote}: nothing to pull."
+            else:
+                text = (
+                    f"Pulled {n} snapshot{plural} from {self.remote}: {self.objects_sent} objects, "
+                    f"{_human(self.bytes_sent)} received ({self.objects_present} already here)."
+                )
+            if self.branches:
+                text += (
+                    " Branches: "
+                    + ", ".join(f"{b} -> {sid[:8]}" for b, sid in self.branches.items())
+                    + "."
+                )
+            if self.detached:
+                text += (
+                    " HEAD stays where it was (detached) in "
+                    + ", ".join(nb or "(no notebook)" for nb in self.detached)
+                    + ": check out the branch to load what was pulled."
+                )
+            if self.untrusted:
+                text += (
+                    f" {len(self.untrusted)} not signed by a key you trust: inspect them, then "
+                    "trust them, or add the pusher's key with trust --key FILE."
+                )
+        if self.incomplete:
+            text += f" {len(self.incomplete)} skipped: their objects are missing on the remote."
+        return text
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+class Remote:
+    """A remote store on any fsspec filesystem; also the remote ``ObjectLayer``."""
+
+    def __init__(self, name: str, url: str, options: dict[str, Any] | None = None):
+        self.name = name
+        self.url = url
+        self.options = dict(options or {})
+        self.workers = WORKERS
+        self._fs: Any = None
+        self._root = ""
+
+    def __repr__(self) -> str:
+        return f"<Remote {self.name} {self.url}>"
+
+    @property
+    def fs(self) -> Any:
+        if self._fs is None:
+            try:
+                from fsspec.core import url_to_fs
+            except ImportError:
+                raise RemoteFailed(
+                    "remotes need fsspec (and s3fs for s3://): pip install 'jupyter_mlvc[remote]'"
+                )
+            with self.errors("cannot open"):
+                self._fs, root = url_to_fs(self.url, **self.options)
+            self._root = root.rstrip("/")
+        return self._fs
+
+    def path(self, *parts: str) -> str:
+        self.fs  # noqa: B018 - sets the root
+        return posixpath.join(self._root, *parts)
+
+    def object_path(self, oid: str) -> str:
+        return self.path("objects", oid[:2], oid[2:])
+
+    @contextlib.contextmanager
+    def errors(self, doing: str) -> Iterator[None]:
+        """Turn the many errors of network filesystems into one line naming the remote."""
+        try:
+            yield
+        except MlvcError:
+            raise
+        except ImportError as exc:
+            raise RemoteFailed(
+                f"{doing} remote {self.name} ({self.url}): {exc}; "
+                "pip install 'jupyter_mlvc[remote]' brings fsspec and s3fs"
+            )
+        except PermissionError as exc:
+            raise RemoteFailed(
+                f"{doing} remote {self.name} ({self.url}): access denied ({_one_line(exc)}); "
+                "check the credentials (AWS_* variables or the profile)"
+            )
+        except FileNotFoundError as exc:
+            raise RemoteFailed(
+                f"{doing} remote {self.name} ({self.url}): not found ({_one_line(exc)}); "
+                "does the bucket or folder exist?"
+            )
+        except Exception as exc:
+            raise RemoteFailed(
+                f"{doing} remote {self.name} ({self.url}): {type(exc).__name__}: {_one_line(exc)}"
+            )
+
+    def refresh(self) -> None:
+        """Forget cached listings: others may have pushed since."""
+        self.fs.invalidate_cache()
+
+    def _atomic(self) -> bool:
+        protocols = self.fs.protocol
+        protocols = (protocols,) if isinstance(protocols, str) else protocols
+        return bool(set(protocols) & _ATOMIC_PUT)
+
+    def _write(self, path: str, data: bytes) -> None:
+        fs = self.fs
+        if self._atomic():
+            fs.pipe_file(path, data)
+            return
+        tmp = self.path("tmp", f"{posixpath.basename(path)}.{secrets.token_hex(6)}")
+        fs.makedirs(posixpath.dirname(tmp), exist_ok=True)
+        fs.pipe_file(tmp, data)
+        try:
+            fs.makedirs(posixpath.dirname(path), exist_ok=True)
+            fs.mv(tmp, path)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                fs.rm(tmp)
+            raise
+
+    def _ls(self, path: str, detail: bool = False) -> list[Any]:
+        try:
+            return self.fs.ls(path, detail=detail)
+        except FileNotFoundError:
+            return []
+
+    # -- ObjectLayer -----------------------------------------------------------------
+
+    def sizes(self, oids: Iterable[str]) -> dict[str, int]:
+        """Listed a prefix folder at a time (one request per 1000 objects), not one
+        request per object."""
+        wanted = set(oids)
+        if not wanted:
+            return {}
+        existing = {posixpath.basename(p.rstrip("/")) for p in self._ls(self.path("objects"))}
+        prefixes = sorted({oid[:2] for oid in wanted} & existing)
+
+        def listing(prefix: str) -> dict[str, int]:
+            out = {}
+            for info in self._ls(self.path("objects", prefix), detail=True):
+                oid = prefix + posixpath.basename(info["name"].rstrip("/"))
+                if oid in wanted:
+                    out[oid] = int(info.get("size") or 0)
+            return out
+
+        found: dict[str, int] = {}
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="mlvc-list") as pool:
+            for part in pool.map(listing, prefixes):
+                found.update(part)
+        return found
+
+    def read_raw(self, oid: str) -> bytes:
+        try:
+            return self.fs.cat_file(self.object_path(oid))
+        except FileNotFoundError:
+            raise MissingObject(f"object {oid[:12]} is missing on remote {self.name}")
+
+    def write_raw(self, oid: str, raw: bytes, data: bytes | None = None) -> None:
+        self._write(self.object_path(oid), raw)
+
+    # -- format marker and entries ----------------------------------------------------
+
+    def check_format(self, create: bool = False) -> bool:
+        """Whether the remote holds a store (creating the marker if ``create``)."""
+        path = self.path(MARKER)
+        try:
+            marker = json.loads(self.fs.cat_file(path))
+        except FileNotFoundError:
+            if create:
+                self._write(path, json.dumps({"format": REMOTE_FORMAT}).encode())
+                return True
+            return False
+        except ValueError:
+            raise RemoteFailed(f"remote {self.name} ({self.url}) has a damaged {MARKER} file")
+        if int(marker.get("format", 0)) > REMOTE_FORMAT:
+            raise RemoteFailed(
+                f"remote {self.name} was written by a newer jupyter_mlvc "
+                f"(format {marker.get('format')}); upgrade to use it"
+            )
+        return True
+
+    def entry_names(self) -> dict[str, set[str]]:
+        """``{snapshot id: {signer key id or "unsigned"}}`` from one listing."""
+        out: dict[str, set[str]] = {}
+        for p in self._ls(self.path("snapshots")):
+            m = _ENTRY.match(posixpath.basename(p.rstrip("/")))
+            if m:
+                out.setdefault(m.group(1), set()).add(m.group(2))
+        return out
+
+    def snapshots(self) -> dict[str, RemoteSnapshot]:
+        """Every snapshot the remote lists, its entries merged."""
+        names = self.entry_names()
+        paths = [
+            self.path("snapshots", f"{sid}.{kid}.json")
+            for sid, kids in names.items()
+            for kid in kids
+        ]
+        contents = self.fs.cat(paths, on_error="omit") if paths else {}
+        by_name = {posixpath.basename(p): v for p, v in contents.items()}
+        out: dict[str, RemoteSnapshot] = {}
+        for sid, kids in names.items():
+            for kid in sorted(kids):
+                data = by_name.get(f"{sid}.{kid}.json")
+                try:
+                    entry = json.loads(data) if data is not None else None
+                except ValueError:
+                    entry = None
+                snap = out.get(sid) or RemoteSnapshot.from_entry(sid, entry)
+                if snap is None or not isinstance(entry, dict):
+                    continue
+                out[sid] = snap
+                if kid != UNSIGNED and isinstance(entry.get("signature"), str):
+                    snap.signatures[kid] = entry["signature"]
+                if entry.get("pushed_by") and entry["pushed_by"] not in snap.pushed_by:
+                    snap.pushed_by.append(str(entry["pushed_by"]))
+        return out
+
+    def put_entry(self, entry: dict[str, Any]) -> int:
+        data = json.dumps(entry, sort_keys=True, indent=1).encode()
+        self._write(self.path("snapshots", f"{entry['id']}.{entry['key_id']}.json"), data)
+        return len(data)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+# -- moving objects ----------------------------------------------------------------------
+
+
+def transfer(
+    source: ObjectLayer,
+    target: ObjectLayer,
+    oids: list[str],
+    sizes: dict[str, int],
+    *,
+    progress: Progress | None = None,
+    workers: int = WORKERS,
+    verb: str = "transfer",
+) -> tuple[int, int]:
+    """Copy ``oids`` from ``source`` to ``target`` in parallel, each checked against its
+    hash first. Returns ``(objects, bytes)`` copied. On an error, the objects already
+    copied stay (a rerun skips them) and ``RemoteFailed`` says how far it got."""
+    total = sum(sizes.get(o, 0) for o in oids)
+    done = count = 0
+    if progress is not None:
+        progress(0, total)
+
+    def one(oid: str) -> int:
+        raw = source.read_raw(oid)
+        data = decode(oid, raw)
+        target.write_raw(oid, raw, data)
+        return len(raw)
+
+    pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="mlvc-transfer")
+    try:
+        futures = [pool.submit(one, oid) for oid in oids]
+        for fut in as_completed(futures):
+            exc = fut.exception()
+            if exc is not None:
+                for f in futures:
+                    f.cancel()
+                # Let the transfers in flight finish, so the count below is what was copied.
+                for f in futures:
+                    if not f.cancelled() and f.exception() is None:
+                        count += 1
+                        done += f.result()
+                if isinstance(exc, MlvcError) and not isinstance(exc, RemoteFailed):
+                    raise exc
+                raise RemoteFailed(
+                    f"{verb} stopped after {count} of {len(oids)} objects ({_human(done)}): "
+                    f"{_one_line(exc)}; run it again to resume (what was copied is kept)"
+                ) from exc
+            count += 1
+            done += fut.result()
+            if progress is not None:
+                progress(done, max(total, done))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return count, done
+
+
+# -- remotes of a store ------------------------------------------------------------------
+
+
+def remote_configs(repo: Repo) -> dict[str, RemoteConfig]:
+    return {
+        r["name"]: RemoteConfig(r["name"], r["url"], json.loads(r["options"] or "{}"))
+        for r in repo.index.rows("select * from remotes order by name")
+    }
+
+
+def add_remote(
+    repo: Repo,
+    name: str,
+    url: str | os.PathLike,
+    *,
+    endpoint_url: str | None = None,
+    profile: str | None = None,
+    options: dict[str, Any] | None = None,
+) -> RemoteConfig:
+    """Remember a remote. ``options`` go to fsspec (for s3: s3fs's arguments)."""
+    if not isinstance(name, str) or not _NAME.match(name) or name.upper() == "HEAD":
+        raise BadName(
+            f"{name!r} is not a valid remote name: use letters, digits, '_', '-', '.' "
+            "(up to 50 characters)"
+        )
+    if isinstance(url, os.PathLike):
+        url = os.fspath(url)
+    if not isinstance(url, str) or not url.strip():
+        raise BadInput("a remote needs a URL: s3://bucket/prefix, gs://..., or a folder")
+    url = url.strip()
+    if "://" not in url:
+        url = os.path.abspath(os.path.expanduser(url))
+    opts = dict(options or {})
+    if endpoint_url:
+        opts["endpoint_url"] = endpoint_url
+    if profile:
+        opts["profile"] = profile
+    secret = sorted(k for k in opts if k.lower() in _SECRET_OPTIONS)
+    if secret:
+        raise BadInput(
+            f"credentials ({', '.join(secret)}) are not stored in the store: set them in the "
+            "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...) or use a profile"
+        )
+    try:
+        dumped = json.dumps(opts, sort_keys=True)
+    except TypeError:
+        raise BadInput("remote options must be JSON values (strings, numbers, lists, objects)")
+    config = RemoteConfig(name, url, opts)
+    _check_protocol(config)
+    with repo.index.write() as db:
+        if db.execute("select 1 from remotes where name = ?", [name]).fetchone():
+            raise BadName(f"remote {name!r} already exists (remove it first to change it)")
+        db.execute("insert into remotes values (?, ?, ?)", [name, url, dumped])
+    return config
+
+
+def _check_protocol(config: RemoteConfig) -> None:
+    """Fail now, not at the first push, when the URL's filesystem is not installed."""
+    try:
+        from fsspec import get_filesystem_class
+        from fsspec.core import split_protocol
+    except ImportError:
+        raise RemoteFailed(
+            "remotes need fsspec (and s3fs for s3://): pip install 'jupyter_mlvc[remote]'"
+        )
+    protocol = split_protocol(config.url)[0] or "file"
+    try:
+        get_filesystem_class(protocol)
+    except (ImportError, ValueError) as exc:
+        raise RemoteFailed(f"cannot use {config.url}: {_one_line(exc)}")
+
+
+def remove_remote(repo: Repo, name: str) -> None:
+    with repo.index.write() as db:
+        if not db.execute("delete from remotes where name = ?", [name]).rowcount:
+            raise UnknownRemote(f"no remote {name!r}{_known(repo)}")
+
+
+def _known(repo: Repo) -> str:
+    names = sorted(remote_configs(repo))
+    return f" (remotes: {', '.join(names)})" if names else " (none yet: remote add NAME URL)"
+
+
+def open_remote(repo: Repo, name: str | None = None) -> Remote:
+    """The remote ``name``; without a name, the only remote, or the one called origin."""
+    configs = remote_configs(repo)
+    if name is None:
+        if len(configs) == 1:
+            name = next(iter(configs))
+        elif "origin" in configs:
+            name = "origin"
+        elif not configs:
+            raise UnknownRemote("this store has no remote yet: remote add NAME URL")
+        else:
+            raise BadInput(f"name the remote: {', '.join(sorted(configs))}")
+    config = configs.get(name)
+    if config is None:
+        raise UnknownRemote(f"no remote {name!r}{_known(repo)}")
+    return Remote(config.name, config.url, config.options)
+
+
+def split_remote(repo: Repo, words: list[str]) -> tuple[str | None, list[str]]:
+    """``[REMOTE] [REF...]`` as the faces take it: the first word is the remote if it
+    names one of this store's remotes."""
+    if words and words[0] in remote_configs(repo):
+        return words[0], list(words[1:])
+    return None, list(words)
+
+
+# -- history helpers -----------------------------------------------------------------------
+
+
+def _closure(tips: Iterable[str], parents: dict[str, list[str]], known: set[str]) -> set[str]:
+    """``tips`` and all their ancestors among ``known``."""
+    out: set[str] = set()
+    stack = [t for t in tips if t in known]
+    while stack:
+        sid = stack.pop()
+        if sid in out:
+            continue
+        out.add(sid)
+        stack.extend(p for p in parents.get(sid, []) if p in known and p not in out)
+    return out
+
+
+def _in_order(
+    ids: Iterable[str], parents: dict[str, list[str]], created: dict[str, float]
+) -> list[str]:
+    """Parents before children (oldest first among the rest)."""
+    ids = set(ids)
+    order: list[str] = []
+    placed: set[str] = set()
+    for start in sorted(ids, key=lambda s: (created.get(s, 0.0), s)):
+        stack = [(start, False)]
+        while stack:
+            sid, expanded = stack.pop()
+            if sid in placed:
+                continue
+            if expanded:
+                placed.add(sid)
+                order.append(sid)
+                continue
+            stack.append((sid, True))
+            stack.extend((p, False) for p in parents.get(sid, []) if p in ids and p not in placed)
+    return order
+
+
+def _local_parents(repo: Repo) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for r in repo.index.rows("select snapshot, parent from parents order by snapshot, position"):
+        out.setdefault(r["snapshot"], []).append(r["parent"])
+    return out
+
+
+# -- push --------------------------------------------------------------------------------
+
+
+def _push_tips(repo: Repo, refs: list[str], all_: bool, notebook_path: Any) -> list[str]:
+    if all_:
+        return [r["id"] for r in repo.index.rows("select id from snapshots")]
+    if refs:
+        return [repo.resolve(r, notebook_path) for r in refs]
+    nb = repo._scope(notebook_path)
+    if repo._head_id(nb) is None:
+        raise UnknownRef(f"nothing to push: no snapshots yet{' of ' + nb if nb else ''}")
+    branch = repo.current_branch(notebook_path)
+    ref = branch if branch and branch in repo.branches(notebook_path) else "HEAD"
+    return [repo.resolve(ref, notebook_path)]
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return ""
+
+
+def push(
+    repo: Repo,
+    remote: Remote,
+    refs: Iterable[str] | None = None,
+    *,
+    all: bool = False,
+    notebook_path: Any = None,
+    progress: Progress | None = None,
+    workers: int = WORKERS,
+) -> TransferReport:
+    """Upload the snapshots ``refs`` name (default: the current branch), with their
+    ancestors, that the remote lacks: objects first, then one entry per snapshot."""
+    started = time.perf_counter()
+    refs = [refs] if isinstance(refs, str) else list(refs or [])
+    report = TransferReport("push", remote.name)
+    tips = _push_tips(repo, refs, all, notebook_path)
+    rows = {r["id"]: r for r in repo.index.rows("select * from snapshots")}
+    parents = _local_parents(repo)
+    ids = _in_order(
+        _closure(tips, parents, set(rows)), parents, {s: r["created_at"] for s, r in rows.items()}
+    )
+    my_kid = signing.key_id(repo.key)
+    remote.workers = workers
+    with remote.errors("cannot push to"):
+        remote.refresh()
+        remote.check_format(create=True)
+        on_remote = remote.entry_names()
+        needed: dict[str, None] = {}
+        for sid in ids:
+            if sid not in on_remote:
+                needed.update(dict.fromkeys(manifest_objects(repo._manifest(sid))))
+                needed[sid] = None
+        present = remote.sizes(needed)
+        missing = [oid for oid in needed if oid not in present]
+        report.objects_present = len(present)
+        sizes = {oid: repo.objects.size_on_disk(oid) for oid in missing}
+        report.objects_sent, report.bytes_sent = transfer(
+            LocalObjects(repo.objects),
+            remote,
+            missing,
+            sizes,
+            progress=progress,
+            workers=workers,
+            verb=f"push to {remote.name}",
+        )
+        pushed_at = time.time()
+        for sid in ids:
+            row = rows[sid]
+            signed = signing.verify(repo.key, sid, row["signature"])
+            kid = my_kid if signed else UNSIGNED
+            have = on_remote.get(sid, set())
+            if kid in have or (have and not signed):
+                continue
+            report.bytes_sent += remote.put_entry(
+                {
+                    "format": REMOTE_FORMAT,
+                    "id": sid,
+                    "notebook": row["notebook"],
+                    "created_at": row["created_at"],
+                    "branch": row["branch"],
+                    "message": row["message"],
+                    "parents": parents.get(sid, []),
+                    "auto": bool(row["auto"]),
+                    "n_variables": row["n_variables"] or 0,
+                    "nbytes": row["nbytes"] or 0,
+                    "metrics": {
+                        m["name"]: m["value"]
+                        for m in repo.index.rows(
+                            "select name, value from metrics where snapshot = ?", [sid]
+                        )
+                    },
+                    "key_id": kid,
+                    "signature": row["signature"] if signed else None,
+                    "pushed_by": _user(),
+                    "pushed_at": pushed_at,
+                }
+            )
+            report.snapshots.append(sid)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+# -- pull --------------------------------------------------------------------------------
+
+
+def _pull_tips(
+    repo: Repo,
+    remote: Remote,
+    snaps: dict[str, RemoteSnapshot],
+    refs: list[str],
+    all_: bool,
+    notebook_path: Any,
+) -> list[str]:
+    empty = repo.index.one("select 1 as x from snapshots limit 1") is None
+    if all_ or (not refs and empty and notebook_path is None and repo.notebook_path is None):
+        return list(snaps)
+    nb = repo._scope(notebook_path)
+    if not refs:
+        branch = repo.current_branch(notebook_path)
+        if branch is None:
+            head = repo._head_id(nb)
+            row = repo.index.one("select branch from snapshots where id = ?", [head])
+            branch = (row or {}).get("branch") or DEFAULT_BRANCH
+        on_branch = [s for s, e in snaps.items() if e.notebook == nb and e.branch == branch]
+        return on_branch
+    tips: list[str] = []
+    for ref in refs:
+        on_branch = [
+            s for s, e in snaps.items() if e.branch == ref and (e.notebook == nb or not nb)
+        ]
+        if on_branch:
+            tips.extend(on_branch)
+            continue
+        if is_id_prefix(ref):
+            matches = [s for s in snaps if s.startswith(ref.lower())]
+            if len(matches) > 1:
+                raise AmbiguousRef(
+                    f"{ref!r} matches several snapshots on {remote.name}: give more characters"
+                )
+            if matches:
+                tips.extend(matches)
+                continue
+        raise UnknownRef(
+            f"remote {remote.name} has no branch {ref!r}{' of ' + nb if nb else ''} "
+            f"and no snapshot {ref!r}"
+        )
+    return tips
+
+
+def _signing_keys(repo: Repo) -> dict[str, tuple[str, bytes]]:
+    keys = signing.trusted_keys()
+    keys[signing.key_id(repo.key)] = ("you", repo.key)
+    return keys
+
+
+def _accepted(
+    sid: str, signatures: dict[str, str], keys: dict[str, tuple[str, bytes]]
+) -> str | None:
+    """The name of a key that signed ``sid``, if any of its signatures verifies."""
+    for kid, sig in signatures.items():
+        if kid in keys and signing.verify(keys[kid][1], sid, sig):
+            return keys[kid][0]
+    return None
+
+
+def pull(
+    repo: Repo,
+    remote: Remote,
+    refs: Iterable[str] | None = None,
+    *,
+    all: bool = False,
+    notebook_path: Any = None,
+    progress: Progress | None = None,
+    workers: int = WORKERS,
+) -> TransferReport:
+    """Download the snapshots ``refs`` name on the remote (default: the current branch;
+    everything into a store with no snapshots yet), with their ancestors."""
+    started = time.perf_counter()
+    refs = [refs] if isinstance(refs, str) else list(refs or [])
+    report = TransferReport("pull", remote.name)
+    remote.workers = workers
+    local = LocalObjects(repo.objects)
+    with remote.errors("cannot pull from"):
+        remote.refresh()
+        if not remote.check_format():
+            raise RemoteFailed(f"remote {remote.name} ({remote.url}) holds no snapshots yet")
+        snaps = remote.snapshots()
+        tips = _pull_tips(repo, remote, snaps, refs, all, notebook_path)
+        parents = {s: e.parents for s, e in snaps.items()}
+        wanted = _closure(tips, parents, set(snaps))
+        have_local = {r["id"] for r in repo.index.rows("select id from snapshots")}
+        todo = [s for s in wanted if s not in have_local]
+
+        def fetch_manifest(sid: str) -> tuple[str, bytes | None]:
+            try:
+                return sid, remote.read_raw(sid)
+            except MissingObject:
+                return sid, None
+
+        manifests: dict[str, tuple[bytes, bytes, dict[str, Any]]] = {}
+        with ThreadPoolExecutor(workers, thread_name_prefix="mlvc-manifest") as pool:
+            for sid, raw in pool.map(fetch_manifest, todo):
+                if raw is None:
+                    report.incomplete.append(sid)
+                    continue
+                data = decode(sid, raw, f"the manifest of snapshot {sid[:8]} on {remote.name}")
+                try:
+                    manifest = json.loads(data)
+                except ValueError:
+                    manifest = None
+                if not _is_manifest(manifest):
+                    raise CorruptObject(
+                        f"snapshot {sid[:8]} on {remote.name} is damaged: its manifest does not parse"
+                    )
+                manifests[sid] = (raw, data, manifest)
+        needs = {sid: manifest_objects(m) for sid, (_, _, m) in manifests.items()}
+        needed = list(dict.fromkeys(oid for oids in needs.values() for oid in oids))
+        here = local.sizes(needed)
+        report.objects_present = len(here)
+        there = remote.sizes(oid for oid in needed if oid not in here)
+        for sid, oids in needs.items():
+            if any(o not in here and o not in there for o in oids):
+                report.incomplete.append(sid)
+                del manifests[sid]
+        fetch = list(dict.fromkeys(o for sid in manifests for o in needs[sid] if o not in here))
+        report.objects_sent, report.bytes_sent = transfer(
+            remote,
+            local,
+            fetch,
+            there,
+            progress=progress,
+            workers=workers,
+            verb=f"pull from {remote.name}",
+        )
+    # Objects are in; now the manifests, then the index rows in one transaction.
+    for sid, (raw, data, _) in manifests.items():
+        local.write_raw(sid, raw, data)
+        report.objects_sent += 1
+        report.bytes_sent += len(raw)
+    keys = _signing_keys(repo)
+    # Ordered by the manifests' parents (verified), not the entries' (only listed).
+    order = _in_order(
+        manifests,
+        {s: m.get("parents") or [] for s, (_, _, m) in manifests.items()},
+        {s: m.get("created_at") or 0.0 for s, (_, _, m) in manifests.items()},
+    )
+    with repo.index.write() as db:
+        for sid in order:
+            trusted = _accepted(sid, snaps[sid].signatures, keys) is not None
+            try:
+                insert_snapshot_from_manifest(
+                    db, sid, manifests[sid][2], signing.sign(repo.key, sid) if trusted else None
+                )
+            except (KeyError, TypeError, AttributeError, ValueError):
+                raise CorruptObject(
+                    f"snapshot {sid[:8]} on {remote.name} is damaged: its manifest lacks what "
+                    "a snapshot needs; nothing was pulled"
+                )
+            report.snapshots.append(sid)
+            if not trusted:
+                report.untrusted.append(sid)
+        for sid in wanted:
+            snap = snaps[sid]
+            db.executemany(
+                "insert or replace into remote_signatures values (?, ?, ?)",
+                [(sid, kid, sig) for kid, sig in snap.signatures.items()],
+            )
+            if sid in have_local and _accepted(sid, snap.signatures, keys):
+                # A snapshot pulled before, now signed by a key this user trusts.
+                db.execute(
+                    "update snapshots set signature = ? where id = ? and (signature is null or signature != ?)",
+                    [signing.sign(repo.key, sid), sid, signing.sign(repo.key, sid)],
+                )
+        _move_refs(db, repo, remote.name, {s: manifests[s][2] for s in order}, report)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _is_manifest(m: Any) -> bool:
+    return (
+        isinstance(m, dict)
+        and isinstance(m.get("units"), list)
+        and isinstance(m.get("variables"), dict)
+        and isinstance(m.get("parents", []), list)
+    )
+
+
+def _is_ancestor(db: Any, ancestor: str, sid: str) -> bool:
+    seen: set[str] = set()
+    stack = [sid]
+    while stack:
+        cur = stack.pop()
+        if cur == ancestor:
+            return True
+        if cur in seen:
+            continue
+        seen.add(cur)
+        stack.extend(
+            r[0] for r in db.execute("select parent from parents where snapshot = ?", [cur])
+        )
+    return False
+
+
+def _move_refs(
+    db: Any, repo: Repo, remote_name: str, pulled: dict[str, dict[str, Any]], report: TransferReport
+) -> None:
+    """Point branches at what was pulled, never losing a local snapshot.
+
+    A branch that does not exist here is created; one whose tip is an ancestor of the
+    pulled tip moves forward (if this notebook's HEAD is on it, HEAD stays at its
+    snapshot, detached, so the next commit does not claim the pulled state as its
+    parent); a branch that went another way here is left alone and the pulled tip
+    becomes ``<remote>/<branch>``. A notebook without HEAD gets the newest pulled branch.
+    """
+    groups: dict[tuple[str, str], list[str]] = {}
+    for sid, m in pulled.items():
+        if m.get("branch"):
+            groups.setdefault((m.get("notebook_path") or "", m["branch"]), []).append(sid)
+    newest: dict[str, tuple[float, str]] = {}
+    for (nb, branch), sids in groups.items():
+        followed = {pulled[s]["parents"][0] for s in sids if pulled[s].get("parents")}
+        tips = sorted(
+            (s for s in sids if s not in followed), key=lambda s: pulled[s].get("created_at", 0)
+        )
+        for tip in tips:
+            row = db.execute(
+                "select target from refs where notebook = ? and kind = 'branch' and name = ?",
+                [nb, branch],
+            ).fetchone()
+            name = branch
+            if row is None:
+                db.execute("insert into refs values (?, 'branch', ?, ?)", [nb, branch, tip])
+            elif row[0] == tip or _is_ancestor(db, tip, row[0]):
+                continue
+            elif _is_ancestor(db, row[0], tip):
+                head = db.execute("select branch from heads where notebook = ?", [nb]).fetchone()
+                if head is not None and head[0] == branch:
+                    repo._set_head(db, nb, snapshot=row[0], from_branch=branch)
+                    report.detached.append(nb)
+                db.execute(
+                    "update refs set target = ? where notebook = ? and kind = 'branch' and name = ?",
+                    [tip, nb, branch],
+                )
+            else:
+                name = f"{remote_name}/{branch}"
+                try:
+                    check_name(name, "branch")
+                except BadName:
+                    continue
+                db.execute(
+                    "insert or replace into refs values (?, 'branch', ?, ?)", [nb, name, tip]
+                )
+            report.branches[name if not nb else f"{name} ({nb})"] = tip
+            created = pulled[tip].get("created_at", 0.0)
+            if name == branch and (nb not in newest or created > newest[nb][0]):
+                newest[nb] = (created, name)
+    for nb, (_, name) in newest.items():
+        if db.execute("select 1 from heads where notebook = ?", [nb]).fetchone() is None:
+            repo._set_head(db, nb, branch=name)
+
+
+# -- what a remote holds, and keys -----------------------------------------------------------
+
+
+def remote_snapshots(
+    repo: Repo, remote: Remote, notebook_path: Any = None, *, all: bool = False
+) -> list[RemoteSnapshot]:
+    """The snapshots on the remote, newest first: of this notebook (when one is known
+    and not ``all``) or all of them. Reads the entries only, no manifest."""
+    with remote.errors("cannot list"):
+        remote.refresh()
+        snaps = remote.snapshots() if remote.check_format() else {}
+    if not all and (notebook_path is not None or repo.notebook_path is not None):
+        nb = repo._scope(notebook_path)
+        snaps = {s: e for s, e in snaps.items() if e.notebook == nb}
+    local = {r["id"] for r in repo.index.rows("select id from snapshots")}
+    keys = _signing_keys(repo)
+    out = sorted(snaps.values(), key=lambda e: (e.created_at, e.id), reverse=True)
+    for e in out:
+        e.local = e.id in local
+        e.trusted_by = _accepted(e.id, e.signatures, keys)
+    return out
+
+
+def remote_log(
+    repo: Repo,
+    remote: Remote,
+    notebook_path: Any = None,
+    *,
+    all: bool = False,
+    limit: int | None = None,
+    include_auto: bool = True,
+    sort: str | None = None,
+):
+    """``remote_snapshots`` as the DataFrame ``Repo.log`` returns (same columns).
+    ``sort`` orders by a column or metric: ``acc`` highest first, ``-loss`` lowest first."""
+    import pandas as pd
+
+    snaps = [
+        s
+        for s in remote_snapshots(repo, remote, notebook_path, all=all)
+        if include_auto or not s.auto
+    ]
+    if limit is not None and not sort:
+        snaps = snaps[: int(limit)]
+    df = pd.DataFrame(
+        {
+            "id": [s.id for s in snaps],
+            "short_id": [s.short_id for s in snaps],
+            "message": [s.message for s in snaps],
+            "created_at": pd.to_datetime([s.created_at for s in snaps], unit="s", utc=True),
+            "notebook": [s.notebook for s in snaps],
+            "branch": [s.branch for s in snaps],
+            "tags": ["" for _ in snaps],
+            "n_variables": pd.array([s.n_variables for s in snaps], dtype="int64"),
+            "nbytes": pd.array([s.nbytes for s in snaps], dtype="int64"),
+            "auto": pd.array([s.auto for s in snaps], dtype="bool"),
+        }
+    )
+    for name in sorted({m for s in snaps for m in s.metrics}):
+        df[name] = [s.metrics.get(name, float("nan")) for s in snaps]
+    if sort:
+        key = sort.lstrip("-")
+        if key not in df.columns:
+            raise BadInput(f"cannot sort by {key!r}: no such metric or column")
+        df = df.sort_values(key, ascending=sort.startswith("-"), na_position="last")
+        if limit is not None:
+            df = df.head(int(limit))
+    return df
+
+
+@dataclass
+class KeyTrust:
+    """What ``trust --key`` did: the key's name and id, and the pulled snapshots it accepted."""
+
+    name: str
+    key_id: str
+    accepted: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary_line(self) -> str:
+        n = len(self.accepted)
+        return (
+            f"Trusting key {self.name} ({self.key_id}): snapshots signed with it are accepted"
+            + (f"; {n} pulled snapshot{'s' if n != 1 else ''} accepted now." if n else ".")
+        )
+
+
+def trust_key(repo: Repo, path: str | os.PathLike, name: str | None = None) -> KeyTrust:
+    """Add a teammate's key file to the trusted keys, and accept the snapshots pulled
+    earlier that it signed."""
+    try:
+        key_name, kid = signing.add_trusted_key(path, name)
+    except FileNotFoundError:
+        raise BadInput(f"no key file {os.fspath(path)}")
+    except (ValueError, IsADirectoryError) as exc:
+        raise BadInput(str(exc))
+    result = KeyTrust(key_name, kid)
+    keys = _signing_keys(repo)
+    rows = repo.index.rows(
+        "select s.id, s.signature, r.key_id, r.signature as remote_signature"
+        " from remote_signatures r join snapshots s on s.id = r.snapshot"
+    )
+    accept = sorted(
+        {
+            r["id"]
+            for r in rows
+            if not signing.verify(repo.key, r["id"], r["signature"])
+            and _accepted(r["id"], {r["key_id"]: r["remote_signature"]}, keys)
+        }
+    )
+    if accept:
+        with repo.index.write() as db:
+            db.executemany(
+                "update snapshots set signature = ? where id = ?",
+                [(signing.sign(repo.key, s), s) for s in accept],
+            )
+    result.accepted = accept
+    return result
+
+
+__all__ = [
+    "KeyTrust",
+    "LocalObjects",
+    "ObjectLayer",
+    "Remote",
+    "RemoteConfig",
+    "RemoteSnapshot",
+    "TransferReport",
+    "add_remote",
+    "open_remote",
+    "pull",
+    "push",
+    "remote_configs",
+    "remote_log",
+    "remote_snapshots",
+    "remove_remote",
+    "split_remote",
+    "transfer",
+    "trust_key",
+]
