@@ -15,11 +15,13 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from .errors import DamagedStore
+
+if TYPE_CHECKING:
+    # sqlite-utils imports pandas when it can: loaded on first use, not at import.
+    import sqlite_utils
 
 BUSY_TIMEOUT_S = 120
 
@@ -108,6 +110,8 @@ class Index:
         return db
 
     def _connect(self) -> sqlite_utils.Database:
+        import sqlite_utils
+
         try:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")

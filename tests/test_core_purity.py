@@ -8,7 +8,7 @@ def test_core_imports_no_ipython_or_server():
     code = (
         "import sys, jupyter_mlvc\n"
         "from jupyter_mlvc import Repo, capture, objects, index, pickling, maintenance\n"
-        "bad = [m for m in ('IPython', 'jupyter_server', 'tornado', 'ipywidgets', 'ipykernel') if m in sys.modules]\n"
+        "bad = [m for m in ('IPython', 'jupyter_server', 'tornado', 'ipywidgets', 'ipykernel', 'pandas', 'fsspec', 's3fs') if m in sys.modules]\n"
         "print(','.join(bad))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
