@@ -832,7 +832,7 @@ class MlvcMagics(Magics):
 
                 live = read_live_notebook(nb_path)
                 if live is not None:
-                    return live, "editor"
+                    return self._fresh_live(nb_path, live), "editor"
             if nb_path.exists():
                 import nbformat
 
@@ -841,6 +841,23 @@ class MlvcMagics(Magics):
                 except Exception:
                     pass  # A half-written or foreign file: the history still tells the story.
         return self.history_notebook(), "history"
+
+    def _fresh_live(self, nb_path: Path, live: dict[str, Any]) -> dict[str, Any]:
+        """The editor's content, once it holds the cell being run.
+
+        The frontend hands the editor's content over when a cell is scheduled, which
+        can lose the race against the kernel running it: a copy without the running
+        cell's source is older than that cell, so wait a little for the newer one.
+        """
+        from .live import read_live_notebook
+
+        inputs = self.shell.history_manager.input_hist_raw
+        running = inputs[-1].strip() if inputs else ""
+        deadline = time.monotonic() + LIVE_WAIT_SECONDS
+        while running and not _has_cell(live, running) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            live = read_live_notebook(nb_path) or live
+        return live
 
     def history_notebook(self) -> dict[str, Any]:
         """This session's inputs as the cells of a notebook (for a terminal IPython)."""
@@ -880,6 +897,18 @@ class MlvcMagics(Magics):
 
 
 MlvcMagics.mlvc.__doc__ = full_help()
+
+
+#: How long a commit waits for the editor's content to catch up with the running cell.
+LIVE_WAIT_SECONDS = 0.5
+
+
+def _has_cell(notebook: dict[str, Any], source: str) -> bool:
+    for cell in notebook.get("cells", []):
+        text = cell.get("source", "")
+        if ("".join(text) if isinstance(text, list) else str(text)).strip() == source:
+            return True
+    return False
 
 
 def _str(path: Path | None) -> str:

@@ -552,6 +552,23 @@ def test_editor_content_is_preferred_over_the_saved_file(shell, tmp_path):
     assert repo.head(nb).notebook_source == "saved"
 
 
+def test_commit_waits_for_the_editor_content_of_the_running_cell(shell, tmp_path):
+    import threading
+
+    nb = write_notebook(tmp_path / "race.ipynb", "old = 1")
+    cell = f"__session__ = {str(nb)!r}\nx = 1\n%mlvc commit -m m"
+    stale = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("old = 1")])
+    fresh = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+    write_live_notebook(nb, stale)
+    # The frontend's hand-off of the running cell arrives a moment after the kernel starts it.
+    late = threading.Timer(0.2, write_live_notebook, (nb, fresh))
+    late.start()
+    run(shell, cell)
+    late.join()
+    repo = Repo.open(tmp_path)
+    assert repo.notebook("HEAD", nb).cells[0].source == cell
+
+
 def test_without_a_notebook_the_history_is_stored(shell, tmp_path):
     run(shell, "a = 40\nb = a + 2")
     run(shell, '%mlvc commit -m "from a terminal"')

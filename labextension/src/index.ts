@@ -18,6 +18,7 @@ import {
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
+import { CompareWidget, CURRENT } from './compare';
 import { snapshotsIcon } from './icons';
 import { LiveSync } from './live';
 import { DEFAULT_SETTINGS, ISidebarSettings, SidebarModel } from './model';
@@ -36,6 +37,8 @@ export namespace CommandIDs {
   export const restoreChosen = 'mlvc:restore-chosen';
   export const restoreNotebook = 'mlvc:restore-notebook';
   export const openNotebook = 'mlvc:open-snapshot-notebook';
+  export const compare = 'mlvc:compare';
+  export const compareCurrent = 'mlvc:compare-current';
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -74,6 +77,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
             path: model.path,
             ref
           });
+        }
+      },
+      compare: (a, b) => {
+        if (model.path) {
+          void commands.execute(CommandIDs.compare, { path: model.path, a, b });
         }
       }
     });
@@ -179,6 +187,70 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    const comparisons = new WidgetTracker<CompareWidget>({
+      namespace: 'mlvc-compare'
+    });
+    commands.addCommand(CommandIDs.compare, {
+      label: args =>
+        typeof args.a === 'string' && typeof args.b === 'string'
+          ? `Compare ${args.a.slice(0, 8)} ↔ ${args.b.slice(0, 8)}`
+          : 'Compare the Two Ticked Snapshots',
+      caption: 'Variables, metrics, environment and notebook of two snapshots',
+      isEnabled: args =>
+        (typeof args.a === 'string' && typeof args.b === 'string') ||
+        !!model.comparePair,
+      execute: async args => {
+        const path = typeof args.path === 'string' ? args.path : model.path;
+        const pair = model.comparePair;
+        const a = typeof args.a === 'string' ? args.a : pair?.[0];
+        const b = typeof args.b === 'string' ? args.b : pair?.[1];
+        if (!path || !a || !b) {
+          return;
+        }
+        const open = comparisons.find(
+          w => w.path === path && w.options.a === a && w.options.b === b
+        );
+        if (open) {
+          shell.activateById(open.id);
+          if (b === CURRENT) {
+            void open.refresh();
+          }
+          return open;
+        }
+        const widget = new CompareWidget({
+          path,
+          a,
+          b,
+          rendermime,
+          findPanel: () => tracker.find(p => p.context.path === path) ?? null
+        });
+        // Comparisons open beside the notebook, and next to each other.
+        const beside = comparisons.currentWidget;
+        await comparisons.add(widget);
+        shell.add(
+          widget,
+          'main',
+          beside && beside.isAttached
+            ? { mode: 'tab-after', ref: beside.id }
+            : { mode: 'split-right' }
+        );
+        shell.activateById(widget.id);
+        return widget;
+      }
+    });
+    commands.addCommand(CommandIDs.compareCurrent, {
+      label: 'Compare the Selected Snapshot with the Current State',
+      isEnabled: hasSelection,
+      execute: () =>
+        model.detail && model.path
+          ? commands.execute(CommandIDs.compare, {
+              path: model.path,
+              a: model.detail.id,
+              b: CURRENT
+            })
+          : undefined
+    });
+
     if (restorer) {
       void restorer.restore(viewers, {
         command: CommandIDs.openNotebook,
@@ -195,7 +267,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.restoreKernel,
         CommandIDs.restoreChosen,
         CommandIDs.restoreNotebook,
-        CommandIDs.openNotebook
+        CommandIDs.openNotebook,
+        CommandIDs.compare,
+        CommandIDs.compareCurrent
       ]) {
         palette.addItem({ command, category: CATEGORY });
       }
@@ -230,6 +304,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         .then(([settings]) => {
           apply(settings);
           settings.changed.connect(apply);
+          model.saveShowAuto = show => {
+            settings
+              .set('showAutoSnapshots', show)
+              .catch(reason =>
+                console.error('jupyter_mlvc: cannot save the setting', reason)
+              );
+          };
         })
         .catch(reason =>
           console.error('jupyter_mlvc: cannot load the settings', reason)

@@ -105,3 +105,58 @@ export async function runMagic(
     : errorLine || usage || 'The kernel could not run the command.';
   return { ok: false, text, error: error.replace(/^UsageError: /, '') };
 }
+
+/** The mime type the kernel-side helper displays its answer as (kernel_snippets.MIME). */
+export const DIFF_MIME = 'application/vnd.jupyter-mlvc.diff+json';
+
+/**
+ * Compare snapshot `ref` with the kernel's variables, in the kernel.
+ *
+ * The helper displays its JSON answer (or an error) as `DIFF_MIME`; it comes
+ * back on the iopub stream of this silent request and never reaches the
+ * notebook's outputs.
+ */
+export async function diffInKernel(
+  sessionContext: ISessionContext,
+  ref: string
+): Promise<any> {
+  const kernel = sessionContext.session?.kernel;
+  if (!kernel) {
+    throw new Error('The notebook has no running kernel: start it first.');
+  }
+  let answer: any = null;
+  let errorLine = '';
+  const future = kernel.requestExecute({
+    code: [
+      '__import__("jupyter_mlvc.server.kernel_snippets", fromlist=["_"])',
+      `.publish_current_diff(get_ipython(), ${pyString(ref)})`
+    ].join(''),
+    silent: true,
+    store_history: false,
+    allow_stdin: false,
+    stop_on_error: false
+  });
+  future.onIOPub = (msg: KernelMessage.IIOPubMessage): void => {
+    if (KernelMessage.isDisplayDataMsg(msg) && DIFF_MIME in msg.content.data) {
+      answer = msg.content.data[DIFF_MIME];
+    } else if (KernelMessage.isErrorMsg(msg)) {
+      errorLine = `${msg.content.ename}: ${msg.content.evalue}`;
+    }
+  };
+  const reply = await future.done;
+  if (answer && typeof answer.error === 'string') {
+    throw new Error(answer.message);
+  }
+  if (!answer) {
+    const content = reply.content;
+    if (!errorLine && content.status === 'error') {
+      errorLine = `${content.ename}: ${content.evalue}`;
+    }
+    throw new Error(
+      errorLine.startsWith('ModuleNotFoundError')
+        ? 'jupyter_mlvc is not installed in the kernel’s environment.'
+        : errorLine || 'The kernel could not compare its variables.'
+    );
+  }
+  return answer;
+}

@@ -72,6 +72,12 @@ export class SidebarModel extends VDomModel {
   search = '';
   branch = '';
 
+  /** Snapshots ticked for comparison (at most two; the latest ticks win). */
+  compareIds: string[] = [];
+
+  /** Persists `showAutoSnapshots` (set by index.ts to write the setting). */
+  saveShowAuto: ((show: boolean) => void) | null = null;
+
   selectedId: string | null = null;
   detail: ISnapshotDetail | null = null;
   detailError: string | null = null;
@@ -142,6 +148,7 @@ export class SidebarModel extends VDomModel {
     this.detail = null;
     this.detailError = null;
     this.chosen = new Set();
+    this.compareIds = [];
     this.notice = null;
     this.version = null;
     this.changed();
@@ -286,6 +293,45 @@ export class SidebarModel extends VDomModel {
       }
     }
     this.changed();
+  }
+
+  /** Tick or untick a snapshot for comparison; a third tick drops the oldest. */
+  toggleCompare(id: string): void {
+    this.compareIds = this.compareIds.includes(id)
+      ? this.compareIds.filter(x => x !== id)
+      : [...this.compareIds, id].slice(-2);
+    this.changed();
+  }
+
+  clearCompare(): void {
+    this.compareIds = [];
+    this.changed();
+  }
+
+  /**
+   * The ticked snapshots as (older, newer), by time; ids of snapshots no longer
+   * listed keep their order of ticking.
+   */
+  get comparePair(): [string, string] | null {
+    if (this.compareIds.length !== 2) {
+      return null;
+    }
+    const time = (id: string): number =>
+      Date.parse(this.snapshots.find(s => s.id === id)?.created_at ?? '') || 0;
+    const [x, y] = this.compareIds;
+    return time(x) <= time(y) ? [x, y] : [y, x];
+  }
+
+  /** Show or hide automatic snapshots, and remember it in the settings. */
+  setShowAuto(show: boolean): void {
+    if (show === this.settings.showAutoSnapshots) {
+      return;
+    }
+    this.settings = { ...this.settings, showAutoSnapshots: show };
+    this.snapshots = [];
+    void this.reload();
+    // Writing the setting calls back with the same value: no second reload.
+    this.saveShowAuto?.(show);
   }
 
   toggleChosen(name: string): void {

@@ -21,6 +21,8 @@ import { SidebarModel } from './model';
 export interface IViewActions {
   commit(): void;
   openNotebook(ref: string): void;
+  /** Open a comparison tab: `b` is a snapshot id or "current". */
+  compare(a: string, b: string): void;
 }
 
 export class SnapshotView extends VDomRenderer<SidebarModel> {
@@ -61,6 +63,7 @@ function Sidebar({ model, actions }: IProps): React.ReactElement {
       <Header model={model} actions={actions} />
       <Notice model={model} />
       <Filters model={model} />
+      <CompareBar model={model} actions={actions} />
       <SnapshotList model={model} actions={actions} />
       {model.selectedId && <Details model={model} actions={actions} />}
     </div>
@@ -166,6 +169,61 @@ function Filters({ model }: { model: SidebarModel }): React.ReactElement {
           </option>
         ))}
       </select>
+      <label
+        className="jp-mlvc-auto-toggle"
+        title="List the snapshots made automatically (before a checkout or a restore)"
+      >
+        <input
+          type="checkbox"
+          checked={model.settings.showAutoSnapshots}
+          onChange={event => model.setShowAuto(event.target.checked)}
+        />
+        auto
+      </label>
+    </div>
+  );
+}
+
+function shortOf(model: SidebarModel, id: string): string {
+  return model.snapshots.find(s => s.id === id)?.short_id ?? id.slice(0, 8);
+}
+
+/** What to do with the snapshots ticked for comparison. */
+function CompareBar({ model, actions }: IProps): React.ReactElement | null {
+  const ids = model.compareIds;
+  if (!ids.length) {
+    return null;
+  }
+  const pair = model.comparePair;
+  return (
+    <div className="jp-mlvc-compare-bar" aria-label="Compare snapshots">
+      {pair ? (
+        <button
+          className="jp-mlvc-button jp-mod-accept"
+          onClick={() => actions.compare(pair[0], pair[1])}
+          title="Open the differences between the two ticked snapshots"
+        >
+          Compare {shortOf(model, pair[0])} ↔ {shortOf(model, pair[1])}
+        </button>
+      ) : (
+        <span className="jp-mlvc-dim">Tick a second snapshot, or</span>
+      )}
+      {ids.length === 1 && (
+        <button
+          className="jp-mlvc-button"
+          onClick={() => actions.compare(ids[0], 'current')}
+          title="Compare the ticked snapshot with the kernel's variables and the editor's notebook"
+        >
+          Compare with current
+        </button>
+      )}
+      <button
+        className="jp-mlvc-link"
+        onClick={() => model.clearCompare()}
+        title="Untick the snapshots"
+      >
+        Clear
+      </button>
     </div>
   );
 }
@@ -209,9 +267,11 @@ function SnapshotList({ model }: IProps): React.ReactElement {
             snap={snap}
             head={snap.id === model.head}
             selected={snap.id === model.selectedId}
+            ticked={model.compareIds.includes(snap.id)}
             onSelect={() =>
               void model.select(snap.id === model.selectedId ? null : snap.id)
             }
+            onTick={() => model.toggleCompare(snap.id)}
           />
         ))}
       </ul>
@@ -251,26 +311,49 @@ function SnapshotItem(props: {
   snap: ISnapshot;
   head: boolean;
   selected: boolean;
+  ticked: boolean;
   onSelect: () => void;
+  onTick: () => void;
 }): React.ReactElement {
-  const { snap, head, selected, onSelect } = props;
+  const { snap, head, selected, ticked, onSelect, onTick } = props;
   return (
     <li
-      className={`jp-mlvc-item${selected ? ' jp-mod-selected' : ''}${snap.auto ? ' jp-mlvc-auto' : ''}`}
+      className={`jp-mlvc-item${selected ? ' jp-mod-selected' : ''}${snap.auto ? ' jp-mlvc-auto' : ''}${ticked ? ' jp-mlvc-ticked' : ''}`}
       role="option"
       aria-selected={selected}
       tabIndex={0}
       data-id={snap.id}
-      onClick={onSelect}
+      onClick={event => {
+        // Ctrl/Cmd-click ticks for comparison, as a multiple selection would.
+        if (event.ctrlKey || event.metaKey) {
+          onTick();
+        } else {
+          onSelect();
+        }
+      }}
       onKeyDown={event => {
+        if (event.target !== event.currentTarget) {
+          return;
+        }
         if (event.key === 'Enter' || event.key === ' ') {
           event.preventDefault();
           onSelect();
         }
       }}
     >
-      <div className="jp-mlvc-message" title={snap.message}>
-        {snap.message || <span className="jp-mlvc-dim">(no message)</span>}
+      <div className="jp-mlvc-item-top">
+        <input
+          type="checkbox"
+          className="jp-mlvc-compare-tick"
+          checked={ticked}
+          aria-label={`Compare ${snap.short_id}`}
+          title="Tick two snapshots to compare them, or one to compare it with the current state"
+          onClick={event => event.stopPropagation()}
+          onChange={onTick}
+        />
+        <div className="jp-mlvc-message" title={snap.message}>
+          {snap.message || <span className="jp-mlvc-dim">(no message)</span>}
+        </div>
       </div>
       <div className="jp-mlvc-meta">
         <code className="jp-mlvc-id">{snap.short_id}</code>
@@ -413,6 +496,22 @@ function Details({ model, actions }: IProps): React.ReactElement {
         >
           View notebook
         </button>
+        <button
+          className="jp-mlvc-button"
+          onClick={() => actions.compare(detail.id, 'current')}
+          title="Compare this snapshot with the kernel's variables and the editor's notebook"
+        >
+          Compare with current
+        </button>
+        {detail.parents.length > 0 && (
+          <button
+            className="jp-mlvc-button"
+            onClick={() => actions.compare(detail.parents[0], detail.id)}
+            title="What changed since the parent snapshot"
+          >
+            Compare with parent
+          </button>
+        )}
       </div>
       <Section title={`Variables (${names.length})`}>
         {names.length === 0 ? (
