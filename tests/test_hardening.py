@@ -76,7 +76,9 @@ def test_planted_pickle_never_runs_through_magic_or_cli(shell, tmp_path, other_k
     assert not marker.exists()
     # Listing and showing stay possible: they are data.
     repo = Repo.open(tmp_path)
-    assert repo.show("HEAD").variables["evil"].type.endswith("Evil") and not repo.show("HEAD").trusted
+    assert (
+        repo.show("HEAD").variables["evil"].type.endswith("Evil") and not repo.show("HEAD").trusted
+    )
 
 
 @pytest.mark.parametrize(
