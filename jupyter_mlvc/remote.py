@@ -1125,12 +1125,9 @@ def remote_log(
     for name in sorted({m for s in snaps for m in s.metrics}):
         df[name] = [s.metrics.get(name, float("nan")) for s in snaps]
     if sort:
-        key = sort.lstrip("-")
-        if key not in df.columns:
-            raise BadInput(f"cannot sort by {key!r}: no such metric or column")
-        df = df.sort_values(key, ascending=sort.startswith("-"), na_position="last")
-        if limit is not None:
-            df = df.head(int(limit))
+        from .repo import sort_log
+
+        return sort_log(df, sort, limit)
     return df
 
 

@@ -112,6 +112,20 @@ def log_metrics(**metrics: float) -> None:
     _staged_metrics.update(_check_metrics(metrics))
 
 
+def sort_log(frame: Any, sort: str, limit: int | None = None) -> Any:
+    """A log ordered by a metric: ``"acc"`` highest first, ``"-loss"`` lowest first;
+    snapshots without it come last, and ``limit`` keeps the best."""
+    column = sort[1:] if sort.startswith("-") else sort
+    recorded = [c for c in frame.columns if c not in _LOG_COLUMNS]
+    if column not in recorded:
+        known = ", ".join(recorded) if recorded else "none recorded yet"
+        raise BadInput(f"cannot sort by {column!r}: no such metric (metrics: {known})")
+    frame = frame.sort_values(
+        column, ascending=sort.startswith("-"), na_position="last", kind="stable"
+    )
+    return frame.head(limit) if limit is not None else frame
+
+
 def clear_metrics() -> None:
     """Drop the metrics staged with ``log_metrics`` that no commit took yet."""
     _staged_metrics.clear()
@@ -869,18 +883,10 @@ class Repo:
         import pandas as pd
 
         if sort:
-            column = sort[1:] if sort.startswith("-") else sort
             frame = self.log(
                 notebook_path, all=all, include_auto=include_auto, search=search, branch=branch
             )
-            recorded = [c for c in frame.columns if c not in _LOG_COLUMNS]
-            if column not in recorded:
-                known = ", ".join(recorded) if recorded else "none recorded yet"
-                raise BadInput(f"cannot sort by {column!r}: no such metric (metrics: {known})")
-            frame = frame.sort_values(
-                column, ascending=sort.startswith("-"), na_position="last", kind="stable"
-            )
-            return frame.head(limit) if limit is not None else frame
+            return sort_log(frame, sort, limit)
 
         where, params = self._filters(notebook_path, search, branch, include_auto, all)
         sql = (
