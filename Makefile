@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8888
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-test lab test test-all browser lint clean
+.PHONY: setup setup-test lab test test-all bench browser lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,10 +42,14 @@ test: setup-test browser
 test-all: setup-test browser
 	$(BIN)/python -m pytest --run-slow $(PYTEST_ARGS)
 
+# Side by side with dill, pickle and Kishu in real kernels (see benchmarks/README.md).
+bench: setup-test
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
 lint: setup-test
 	$(BIN)/python -m pip install --quiet ruff mypy
-	$(BIN)/ruff check jupyter_mlvc tests
-	$(BIN)/ruff format --check jupyter_mlvc tests
+	$(BIN)/ruff check jupyter_mlvc tests benchmarks
+	$(BIN)/ruff format --check jupyter_mlvc tests benchmarks
 
 clean:
 	rm -rf $(VENV) jupyter_mlvc/labextension labextension/lib labextension/node_modules

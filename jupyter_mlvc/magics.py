@@ -17,11 +17,13 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import inspect
+import json
 import numbers
 import os
 import re
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -834,12 +836,9 @@ class MlvcMagics(Magics):
                 if live is not None:
                     return self._fresh_live(nb_path, live), "editor"
             if nb_path.exists():
-                import nbformat
-
-                try:
-                    return nbformat.read(os.fspath(nb_path), as_version=4), "saved"
-                except Exception:
-                    pass  # A half-written or foreign file: the history still tells the story.
+                saved = _read_saved_notebook(nb_path)
+                if saved is not None:
+                    return saved, "saved"
         return self.history_notebook(), "history"
 
     def _fresh_live(self, nb_path: Path, live: dict[str, Any]) -> dict[str, Any]:
@@ -861,15 +860,25 @@ class MlvcMagics(Magics):
 
     def history_notebook(self) -> dict[str, Any]:
         """This session's inputs as the cells of a notebook (for a terminal IPython)."""
-        import nbformat
-
         inputs = list(self.shell.history_manager.input_hist_raw[1:])
         cells = [
-            nbformat.v4.new_code_cell(source=src.rstrip("\n")) for src in inputs if src.strip()
+            {
+                "cell_type": "code",
+                "id": uuid.uuid4().hex[:8],
+                "metadata": {},
+                "execution_count": None,
+                "source": src.rstrip("\n"),
+                "outputs": [],
+            }
+            for src in inputs
+            if src.strip()
         ]
-        nb = nbformat.v4.new_notebook(cells=cells)
-        nb.metadata["language_info"] = {"name": "python", "version": sys.version.split()[0]}
-        return nb
+        return {
+            "cells": cells,
+            "metadata": {"language_info": {"name": "python", "version": sys.version.split()[0]}},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
 
     def exclude(self, extra: list[str] | None = None) -> list[str]:
         """Names never committed or removed: settings, ``extra`` and IPython's own hidden names."""
@@ -901,6 +910,54 @@ MlvcMagics.mlvc.__doc__ = full_help()
 
 #: How long a commit waits for the editor's content to catch up with the running cell.
 LIVE_WAIT_SECONDS = 0.5
+
+
+def _read_saved_notebook(path: Path) -> dict[str, Any] | None:
+    """The saved notebook as nbformat 4 JSON, or None if the file is not one.
+
+    Plain JSON is enough to store it, and far cheaper than importing nbformat (whose
+    validator takes seconds to import); files in the old formats 1-3 are converted."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None  # A half-written or foreign file: the history still tells the story.
+    if not isinstance(data, dict) or not isinstance(
+        data.get("cells", data.get("worksheets")), list
+    ):
+        return None
+    if data.get("nbformat", 0) >= 4:
+        return _rejoin_lines(data)
+    try:
+        import nbformat
+
+        return nbformat.reads(json.dumps(data), as_version=4)
+    except Exception:
+        return None
+
+
+def _rejoin_lines(nb: dict[str, Any]) -> dict[str, Any]:
+    """Join the line lists of a saved notebook into strings, as nbformat's reader does,
+    so a saved notebook and the editor's content store the same shape."""
+
+    def joined(value: Any) -> Any:
+        return (
+            "".join(value)
+            if isinstance(value, list) and all(isinstance(v, str) for v in value)
+            else value
+        )
+
+    for cell in nb.get("cells", []):
+        cell["source"] = joined(cell.get("source", ""))
+        for out in cell.get("outputs", []):
+            if "text" in out:
+                out["text"] = joined(out["text"])
+            data = out.get("data")
+            if isinstance(data, dict):
+                for mime, value in data.items():
+                    if not mime.endswith("json"):
+                        data[mime] = joined(value)
+    return nb
 
 
 def _has_cell(notebook: dict[str, Any], source: str) -> bool:
