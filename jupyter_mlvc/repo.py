@@ -59,6 +59,7 @@ from .objects import CHUNK_SIZE, ObjectStore, compresses_well, hash_bytes
 from .refs import DEFAULT_BRANCH, check_name, is_id_prefix, split_ref
 from .rng import capture_rng, dumps_rng, restore_rng
 from .snapshot import RestoreReport, Snapshot, Status, VariableInfo
+from .summary import summarize
 
 # ``Repo.list`` shadows the builtin inside the class body.
 List = list
@@ -1055,17 +1056,29 @@ class Repo:
         current: dict | None,
         target: dict,
         progress: Progress | None = None,
+        current_hashes: dict[str, str] | None = None,
     ) -> tuple[dict[str, Any], List[str], dict[str, str], dict[str, Any]]:
-        """``(loaded values, unchanged names, errors, manifest)`` for a checkout of ``sid``."""
+        """``(loaded values, unchanged names, errors, manifest)`` for a checkout of ``sid``.
+
+        ``current_hashes`` (of ``current``'s variables) may come from the caller, who
+        computed them anyway; otherwise they are computed here, for the variables whose
+        type and summary match the snapshot's (a differing summary means a differing value).
+        """
         manifest, wanted = self._plan(sid, names)
         self._check_trust(sid)
         variables = manifest["variables"]
         unchanged: List[str] = []
         if current is not None:
             present = [n for n in wanted if n in current]
+            if current_hashes is None and present:
+                alike = [n for n in present if _looks_alike(current[n], variables[n])]
+                current_hashes = (
+                    self._hashes(capture_mod.capture(current, only=alike)) if alike else {}
+                )
             if present:
-                current_hashes = self._hashes(capture_mod.capture(current, only=present))
-                unchanged = [n for n in present if current_hashes.get(n) == variables[n]["hash"]]
+                unchanged = [
+                    n for n in present if (current_hashes or {}).get(n) == variables[n]["hash"]
+                ]
         # A unit is loaded whole: its variables share objects, so they come back together.
         need_units = {variables[n]["unit"] for n in wanted if n not in unchanged}
         loaded, errors = self._load_units(manifest, need_units, target, progress)
@@ -1138,11 +1151,13 @@ class Repo:
         self._plan(sid, names)
         self._check_trust(sid)
         saved = None
+        current_hashes = None
         if save:
             captured = capture_mod.capture(namespace, exclude=exclude)
+            current_hashes = self._hashes(captured)
             if captured.variables or captured.skipped:
                 head = self._head_id(nb)
-                if head is None or not self._status_of(captured, head).clean:
+                if head is None or not self._status_of(captured, head, current_hashes).clean:
                     saved = self._commit_captured(
                         captured,
                         f"auto: before checkout of {sid[:8]}",
@@ -1153,7 +1168,7 @@ class Repo:
                         notebook_source=notebook_source,
                     )
         values, unchanged, errors, manifest = self._values(
-            sid, names, namespace, namespace, progress
+            sid, names, namespace, namespace, progress, current_hashes
         )
         removed: List[str] = []
         if names is None:
@@ -1206,8 +1221,11 @@ class Repo:
 
     # -- status ----------------------------------------------------------------
 
-    def _status_of(self, captured: capture_mod.Captured, base: str | None) -> Status:
-        hashes = self._hashes(captured)
+    def _status_of(
+        self, captured: capture_mod.Captured, base: str | None, hashes: dict[str, str] | None = None
+    ) -> Status:
+        if hashes is None:
+            hashes = self._hashes(captured)
         stored: dict[str, str] = {}
         if base is not None:
             stored = {
@@ -1454,6 +1472,13 @@ def _write_errors(store: Path):
         raise WriteFailed(
             f"nothing was committed: cannot write the index of {store}: {exc}"
         ) from exc
+
+
+def _looks_alike(value: Any, stored: dict[str, Any]) -> bool:
+    """False when ``value`` surely differs from a stored variable: another type or summary.
+    Cheap, so that a checkout hashes only the values that may be equal."""
+    type_, summary = summarize(value)
+    return type_ == stored["type"] and summary == stored["summary"]
 
 
 def _redo_imports(namespace: dict[str, Any], manifest: dict[str, Any]) -> None:
