@@ -28,6 +28,7 @@ import errno
 import importlib
 import json
 import math
+import mmap
 import os
 import sqlite3
 import time
@@ -1018,16 +1019,19 @@ class Repo:
                         pool.map(lambda oid, w=what: self.objects.get(oid, what=w), unit["stream"])
                     )
                     buffers = []
+                    jobs = []
                     for b in unit["buffers"]:
-                        buf = bytearray(b["nbytes"])
+                        buf = _buffer(b["nbytes"])
                         view = memoryview(buf)
-                        jobs = []
                         for i, oid in enumerate(b["chunks"]):
                             part = view[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE]
                             jobs.append(pool.submit(self.objects.read_into, oid, part, what))
-                        for j in jobs:
-                            j.result()
                         buffers.append(buf)
+                    failure = next(
+                        (e for e in (j.exception() for j in jobs) if e is not None), None
+                    )
+                    if failure is not None:
+                        raise failure
                     value = pickling.loads(stream, namespace, buffers=buffers)
                 except DamagedStore as exc:
                     for n in unit["names"]:
@@ -1472,6 +1476,15 @@ def _write_errors(store: Path):
         raise WriteFailed(
             f"nothing was committed: cannot write the index of {store}: {exc}"
         ) from exc
+
+
+def _buffer(nbytes: int) -> Any:
+    """Writable memory for an out-of-band buffer. Large ones are anonymous maps: the
+    system hands out zeroed pages as they are first written, where a bytearray would
+    first be filled with zeros in full."""
+    if nbytes >= CHUNK_SIZE:
+        return mmap.mmap(-1, nbytes)
+    return bytearray(nbytes)
 
 
 def _looks_alike(value: Any, stored: dict[str, Any]) -> bool:
