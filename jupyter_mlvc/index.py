@@ -98,41 +98,51 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_re
 
 
 class Index:
+    """The index of one store. Reads go straight through sqlite3 (listing thousands of
+    snapshots stays fast, and a kernel that only restores never imports sqlite-utils,
+    which imports pandas); the schema and its migrations are written with sqlite-utils."""
+
     def __init__(self, path: Path):
         self.path = Path(path)
         self._local = threading.local()
 
     @property
-    def db(self) -> sqlite_utils.Database:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = self._connect()
-        return db
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
 
-    def _connect(self) -> sqlite_utils.Database:
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils' view of this thread's connection."""
         import sqlite_utils
 
+        return sqlite_utils.Database(self.conn)
+
+    def _connect(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = OFF")
-            db = sqlite_utils.Database(conn)
             if mode.lower() != "wal":
                 raise sqlite3.DatabaseError(f"journal mode is {mode}")
-            self._migrate(db)
+            self._migrate(conn)
         except sqlite3.DatabaseError as exc:
             raise DamagedStore(
                 f"the index {self.path} is damaged ({exc}); `mlvc fsck --rebuild-index` recovers it"
             ) from exc
-        return db
+        return conn
 
-    def _migrate(self, db: sqlite_utils.Database) -> None:
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version >= len(MIGRATIONS):
             return
-        conn = db.conn
+        import sqlite_utils
+
+        db = sqlite_utils.Database(conn)
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -149,16 +159,16 @@ class Index:
         self._connect().close()
 
     def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, holding SQLite's write lock from the start so that
         reading HEAD and moving it cannot interleave with another writer."""
-        conn = self.db.conn
+        conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -170,7 +180,9 @@ class Index:
 
     def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         try:
-            return list(self.db.query(sql, params))
+            cursor = self.conn.execute(sql, params)
+            names = [d[0] for d in cursor.description or ()]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
         except sqlite3.DatabaseError as exc:
             raise DamagedStore(
                 f"the index {self.path} is damaged ({exc}); `mlvc fsck --rebuild-index` recovers it"

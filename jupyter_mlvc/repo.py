@@ -1012,36 +1012,40 @@ class Repo:
         total = sum(u["stream_size"] + sum(b["nbytes"] for b in u["buffers"]) for u in units) or 1
         done = 0
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="mlvc-read") as pool:
+            # Every read of every unit is queued first (reading and verifying run in the
+            # pool), then the units are unpickled in order as their bytes arrive.
+            planned: List[tuple[dict[str, Any], List[Future], List[Any], List[Future]]] = []
             for unit in units:
                 what = _describe_names(unit["names"])
+                streams = [pool.submit(self.objects.get, oid, what) for oid in unit["stream"]]
+                buffers: List[Any] = []
+                jobs: List[Future] = []
+                for b in unit["buffers"]:
+                    buf = _buffer(b["nbytes"])
+                    view = memoryview(buf)
+                    for i, oid in enumerate(b["chunks"]):
+                        part = view[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE]
+                        jobs.append(pool.submit(self.objects.read_into, oid, part, what))
+                    buffers.append(buf)
+                planned.append((unit, streams, buffers, jobs))
+            for unit, streams, buffers, jobs in planned:
                 try:
-                    stream = b"".join(
-                        pool.map(lambda oid, w=what: self.objects.get(oid, what=w), unit["stream"])
-                    )
-                    buffers = []
-                    jobs = []
-                    for b in unit["buffers"]:
-                        buf = _buffer(b["nbytes"])
-                        view = memoryview(buf)
-                        for i, oid in enumerate(b["chunks"]):
-                            part = view[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE]
-                            jobs.append(pool.submit(self.objects.read_into, oid, part, what))
-                        buffers.append(buf)
                     failure = next(
-                        (e for e in (j.exception() for j in jobs) if e is not None), None
+                        (e for e in (f.exception() for f in [*streams, *jobs]) if e is not None),
+                        None,
                     )
                     if failure is not None:
                         raise failure
+                    stream = b"".join(f.result() for f in streams)
                     value = pickling.loads(stream, namespace, buffers=buffers)
                 except DamagedStore as exc:
                     for n in unit["names"]:
                         errors[n] = str(exc)
                     continue
                 except Exception as exc:
+                    reason = f"cannot be restored: {type(exc).__name__}: {exc}"
                     for n in unit["names"]:
-                        errors[n] = f"cannot be restored: {type(exc).__name__}: {exc}".splitlines()[
-                            0
-                        ][:300]
+                        errors[n] = reason.splitlines()[0][:300]
                     continue
                 finally:
                     done += unit["stream_size"] + sum(b["nbytes"] for b in unit["buffers"])
