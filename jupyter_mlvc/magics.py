@@ -36,7 +36,7 @@ from IPython.display import display
 from IPython.utils.process import arg_split
 
 from .config import MLVC
-from .errors import MlvcError
+from .errors import MlvcError, StoreExists
 from .notebook_locator import from_hints, from_server
 from .progress import Progress
 from .render import (
@@ -794,8 +794,11 @@ class MlvcMagics(Magics):
         folder = self.store_folder()
         repo = Repo.find(folder)
         if repo is None and create:
-            repo = Repo.init(folder)
-            print(f"Created a store in {repo.path}")
+            try:
+                repo = Repo.init(folder)
+                print(f"Created a store in {repo.path}")
+            except StoreExists:
+                repo = Repo.find(folder)  # another kernel created it a moment ago
         if repo is None and required:
             raise UsageError(self._no_store_yet())
         if repo is not None and not keep:

@@ -30,7 +30,9 @@ import json
 import math
 import mmap
 import os
+import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -209,17 +211,27 @@ class Repo:
         store = root / STORE_DIR
         if not root.is_dir():
             raise NoStore(f"cannot create a store in {root}: not a folder")
-        try:
-            store.mkdir(mode=0o700)
-        except FileExistsError:
+        if store.exists():
             raise StoreExists(f"there is already a store in {root}")
-        os.chmod(store, 0o700)
-        for sub in ("objects", "tmp"):
-            (store / sub).mkdir(mode=0o700)
-        (store / "FORMAT").write_text(f"{FORMAT}\n")
-        repo = cls(store)
-        repo.index.ensure()
-        return repo
+        # Built aside, then renamed into place: a reader (another kernel, the server)
+        # sees no store or a whole one, and of two processes creating it one wins.
+        staging = Path(tempfile.mkdtemp(prefix=".mlvc-new-", dir=root))
+        try:
+            os.chmod(staging, 0o700)
+            for sub in ("objects", "tmp"):
+                (staging / sub).mkdir(mode=0o700)
+            (staging / "FORMAT").write_text(f"{FORMAT}\n")
+            cls(staging).index.ensure()
+            try:
+                os.rename(staging, store)
+            except OSError as exc:
+                if store.exists():
+                    raise StoreExists(f"there is already a store in {root}") from exc
+                raise
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        return cls(store)
 
     @staticmethod
     def locate(path: str | os.PathLike = ".") -> Path | None:
@@ -347,7 +359,9 @@ class Repo:
                 "select parent from parents where snapshot = ? and position = 0", [sid]
             )
             if row is None:
-                raise UnknownRef(f"{ref!r} goes back {steps} snapshots, but there are only {i}")
+                raise UnknownRef(
+                    f"{ref!r} goes back {steps} snapshots, but only {i} come before it"
+                )
             sid = row["parent"]
         return sid  # type: ignore[return-value]
 

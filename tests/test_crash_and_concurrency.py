@@ -58,15 +58,15 @@ def _check_all_restorable(repo):
     return total
 
 
-def _kill_trials(tmp_path, trials, size):
+def _kill_trials(tmp_path, trials, size, commits=1000, window=1.5):
     repo = Repo.init(tmp_path)
     finished: set[str] = set()
     rng = random.Random(1234)
     for trial in range(trials):
-        proc = _spawn(tmp_path, f"t{trial}", 1000, size, "nb.ipynb")
+        proc = _spawn(tmp_path, f"t{trial}", commits, size, "nb.ipynb")
         assert proc.stdout.readline().strip() == "ready"
         # Kill it at a random moment of its commits: mid-chunk, mid-manifest, mid-index.
-        time.sleep(rng.uniform(0.0, 1.5))
+        time.sleep(rng.uniform(0.0, window))
         proc.send_signal(signal.SIGKILL)
         out, _ = proc.communicate()
         finished.update(line for line in out.split() if line)
@@ -85,7 +85,8 @@ def test_sigkill_during_commits_leaves_a_healthy_store(tmp_path):
 @pytest.mark.slow
 def test_sigkill_campaign(tmp_path):
     started = time.time()
-    total = _kill_trials(tmp_path, trials=200, size=40_000_000)  # 320 MB of state
+    # 200 MB of state; up to three commits a trial, killed at a random moment of them.
+    total = _kill_trials(tmp_path, trials=200, size=25_000_000, commits=3, window=3.5)
     print(
         f"\nSIGKILL campaign: 200 kills, {total} finished snapshots all restored exactly, "
         f"fsck clean, {time.time() - started:.0f} s"

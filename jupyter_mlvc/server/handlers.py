@@ -22,7 +22,8 @@ from tornado import web
 
 from ..errors import BadInput, MlvcError
 from . import queries
-from .paths import BadPath, confine
+from .notebook_body import parse_notebook
+from .paths import BadPath, confine, quote_path
 
 T = TypeVar("T")
 
@@ -48,7 +49,7 @@ class MlvcHandler(APIHandler):
         api_path = self.get_query_argument("path", None)
         notebook = confine(self.root_dir, api_path)
         if notebook.suffix != ".ipynb":
-            raise BadPath(f"not a notebook (.ipynb): {api_path!r}")
+            raise BadPath(f"not a notebook (.ipynb): {quote_path(api_path or '')}")
         return notebook
 
     def int_arg(self, name: str, default: int, low: int, high: int) -> int:
@@ -79,19 +80,12 @@ class MlvcHandler(APIHandler):
             raise BadInput("a ref is an id, a prefix of one, HEAD~N, a branch or a tag name")
         return ref
 
-    def notebook_body(self) -> dict[str, Any]:
-        """The request's body, which must be a notebook (nbformat JSON)."""
-        try:
-            content = json.loads(self.request.body or b"null")
-        except ValueError:
-            raise BadInput("the body is not JSON")
-        if not (
-            isinstance(content, dict)
-            and isinstance(content.get("cells"), list)
-            and isinstance(content.get("nbformat"), int)
-        ):
-            raise BadInput("the body is not a notebook (nbformat JSON with cells)")
-        return content
+    async def notebook_body(self) -> dict[str, Any]:
+        """The request's body, which must be a notebook (nbformat 4 JSON).
+
+        Parsed and checked in a thread: the editor's content can be megabytes.
+        """
+        return await self.query(parse_notebook, self.request.body)
 
     def required_ref(self, name: str) -> str:
         """A ref given as the query argument ``name``."""
@@ -103,6 +97,14 @@ class MlvcHandler(APIHandler):
     async def query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         # The store may be locked by a kernel that is committing: wait in a thread.
         return await asyncio.to_thread(fn, *args, **kwargs)
+
+    def update_api_activity(self) -> None:
+        # jupyter_server reads ?no_track_activity= while finishing the response; a
+        # value that is not UTF-8 makes that raise, and the request would never end.
+        try:
+            super().update_api_activity()
+        except web.HTTPError:
+            pass
 
     def send(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -117,6 +119,10 @@ class MlvcHandler(APIHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, MlvcError):
             status, kind, message = exc.status, type(exc).__name__, str(exc)
+        elif isinstance(exc, PermissionError):
+            # A folder or store the server's user may not read: the answer is no, not a bug.
+            status, kind = 403, "PermissionDenied"
+            message = "the server is not allowed to read or write what this needs"
         elif isinstance(exc, web.HTTPError):
             status, kind = exc.status_code, "HTTPError"
             message = exc.log_message or exc.reason or responses.get(status, "error")
@@ -129,12 +135,14 @@ class MlvcHandler(APIHandler):
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         # A user's mistake is not a server bug: one line, no traceback.
-        if isinstance(value, MlvcError) and value.status < 500:
+        if isinstance(value, PermissionError) or (
+            isinstance(value, MlvcError) and value.status < 500
+        ):
             self.log.info(
                 "jupyter_mlvc: %s %s -> %s: %s",
                 self.request.method,
                 self.request.uri,
-                value.status,
+                getattr(value, "status", 403),
                 value,
             )
             return
@@ -206,7 +214,7 @@ class LiveNotebookHandler(MlvcHandler):
     @authorized
     async def put(self) -> None:
         notebook = self.notebook_arg()
-        content = self.notebook_body()
+        content = await self.notebook_body()
         await self.query(queries.save_live_notebook, notebook, content)
         self.set_status(204)
         self.finish()
@@ -239,7 +247,7 @@ class DiffHandler(MlvcHandler):
         a = self.required_ref("a")
         if self.get_query_argument("b", "current") != "current":
             raise BadInput("POST compares with the current state: leave out b, or use GET")
-        content = self.notebook_body()
+        content = await self.notebook_body()
         self.send(await self.query(queries.current_notebook_diff, notebook, a, content))
 
 

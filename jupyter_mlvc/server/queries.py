@@ -19,6 +19,7 @@ from ..errors import NoStore, UnknownRef
 from ..live import write_live_notebook
 from ..repo import Repo
 from ..snapshot import Snapshot
+from .notebook_body import comparable_notebook
 
 #: Shown when a notebook has no store above it yet.
 NO_STORE_HINT = (
@@ -186,14 +187,6 @@ def _plain(notebook: Any) -> dict[str, Any]:
     return json.loads(json.dumps(notebook))
 
 
-def _as_notebook(content: Any) -> Any:
-    """The editor's notebook JSON as an nbformat node (sources joined into strings)."""
-    import nbformat
-
-    # reads() joins sources given as lists of lines, as JupyterLab may send them.
-    return nbformat.reads(json.dumps(content), as_version=4)
-
-
 def _nbdime_part(nb_a: Any, nb_b: Any) -> dict[str, Any]:
     """What nbdime's JupyterLab widgets render: the base notebook and the diff to the other."""
     import nbdime
@@ -223,7 +216,7 @@ def current_notebook_diff(notebook: Path, a: str, content: Any) -> dict[str, Any
     """
     from ..diff import notebook_diff
 
-    current = _as_notebook(content)
+    current = comparable_notebook(content)
     with _require(notebook) as repo:
         snap = _owned(repo, repo.show(a, notebook))
         stored = repo.notebook(snap.id, notebook) if snap.has_notebook else None

@@ -22,6 +22,7 @@ import { CompareWidget, CURRENT } from './compare';
 import { snapshotsIcon } from './icons';
 import { LiveSync } from './live';
 import { DEFAULT_SETTINGS, ISidebarSettings, SidebarModel } from './model';
+import { KernelPathSync } from './session';
 import { SnapshotView } from './view';
 import { openSnapshotNotebook, SnapshotNotebookViewer } from './viewer';
 
@@ -67,6 +68,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
   ): void => {
     const { commands, shell } = app;
     const live = new LiveSync(tracker);
+    // Keeps the magic committing under the right notebook after a rename.
+    new KernelPathSync(tracker);
     const model = new SidebarModel(live);
 
     const view = new SnapshotView(model, {

@@ -27,7 +27,8 @@ def open_notebook(lab: Lab, page: Page, name: str, cells: list | None = None) ->
     nbformat.write(nb, lab.root / name)
     page.goto(f"{lab.url}/lab/tree/{name}?reset&token={lab.token}")
     page.wait_for_selector("#jp-main-dock-panel")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell .cm-content")
+    # A code cell: a rendered markdown cell keeps its editor hidden.
+    page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell .cm-content")
     expect(page.locator(".jp-NotebookPanel .jp-Toolbar-kernelName")).to_contain_text(
         "Python", timeout=60_000
     )
