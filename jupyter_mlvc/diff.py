@@ -89,14 +89,7 @@ def _same_number(x: Any, y: Any) -> bool:
 
 
 def _ident(repo: Repo, sid: str) -> dict[str, Any]:
-    snap = repo._snapshot(repo._row(sid))
-    return {
-        "id": snap.id,
-        "short_id": snap.short_id,
-        "message": snap.message,
-        "created_at": snap.created_at.isoformat(),
-        "branch": snap.branch,
-    }
+    return repo._snapshot(repo._row(sid)).ident()
 
 
 def _info(v: dict[str, Any] | None) -> dict[str, Any] | None:

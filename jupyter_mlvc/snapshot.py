@@ -82,6 +82,16 @@ class Snapshot:
     def short_id(self) -> str:
         return self.id[:SHORT_ID]
 
+    def ident(self) -> dict[str, Any]:
+        """How a diff names this snapshot (its ``a`` and ``b``)."""
+        return {
+            "id": self.id,
+            "short_id": self.short_id,
+            "message": self.message,
+            "created_at": self.created_at.isoformat(),
+            "branch": self.branch,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -173,13 +173,7 @@ def save_live_notebook(notebook: Path, content: Any) -> None:
 
 def _ident(snap: Snapshot) -> dict[str, Any]:
     """How a diff names a snapshot (the ``a`` and ``b`` of ``Diff.to_dict()``)."""
-    return {
-        "id": snap.id,
-        "short_id": snap.short_id,
-        "message": snap.message,
-        "created_at": snap.created_at.isoformat(),
-        "branch": snap.branch,
-    }
+    return snap.ident()
 
 
 def _plain(notebook: Any) -> dict[str, Any]:
