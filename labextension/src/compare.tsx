@@ -31,6 +31,7 @@ import {
 } from './api';
 import { absoluteTime, formatBytes, formatMetric, formatValue } from './format';
 import { snapshotsIcon } from './icons';
+import { Section as BaseSection } from './view';
 import { diffInKernel } from './kernel';
 
 /** The `b` of a comparison with the kernel's variables and the editor's notebook. */
@@ -276,12 +277,7 @@ function Section(props: {
   title: string;
   children: React.ReactNode;
 }): React.ReactElement {
-  return (
-    <section className="jp-mlvc-section jp-mlvc-compare-section">
-      <h3>{props.title}</h3>
-      {props.children}
-    </section>
-  );
+  return <BaseSection {...props} className="jp-mlvc-compare-section" />;
 }
 
 function deltaClass(delta: number | null): string {
