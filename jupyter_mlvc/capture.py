@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import keyword
 import sys
 import types
 from collections.abc import Iterable
@@ -69,6 +70,15 @@ class Captured:
         return sorted([*self.variables, *self.reused])
 
 
+def is_variable_name(name: Any) -> bool:
+    """Whether ``name`` can be a variable of a snapshot: a Python identifier, no keyword.
+
+    A namespace may hold other keys (``globals()["a b"] = 1``), which no code names;
+    they are not state, and a manifest that holds one is refused when read.
+    """
+    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+
+
 def _matches(name: str, patterns: Iterable[str]) -> bool:
     return any(name == p or fnmatch.fnmatchcase(name, p) for p in patterns)
 
@@ -107,7 +117,7 @@ def select(
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     """Split a namespace into ``(variables, modules, imports)``.
 
-    Leaves out names starting with ``_``, IPython's own names and, in
+    Leaves out keys that are no variable names, names starting with ``_``, IPython's own names and, in
     ``exclude``, names or fnmatch patterns. Modules (``np``) and classes or
     functions imported from modules (``from sklearn.svm import SVC``) are not
     state: they are recorded as imports to redo on restore.
@@ -118,7 +128,7 @@ def select(
     modules: dict[str, str] = {}
     imports: dict[str, str] = {}
     for name, value in list(namespace.items()):
-        if not isinstance(name, str) or name.startswith("_") or name in IPYTHON_NAMES:
+        if not is_variable_name(name) or name.startswith("_") or name in IPYTHON_NAMES:
             continue
         if only_set is not None and name not in only_set:
             continue
@@ -192,11 +202,48 @@ def capture(
             var = out.variables[names[0]]
             out.units.append(Unit(names, var.stream, var.buffers))
         else:
-            buffers = []
-            together = {n: values[n] for n in names}
-            stream = pickling.dumps(together, namespace=namespace, buffers=buffers)
+            names, stream, buffers = _pickle_together(names, values, namespace, out)
+            if not names:
+                continue
             out.units.append(Unit(names, stream, buffers))
         for n in names:
             out.variables[n].unit = index
     del keep_alive
     return out
+
+
+def _pickle_together(
+    names: list[str], values: dict[str, Any], namespace: dict[str, Any], out: Captured
+) -> tuple[list[str], bytes, list[PickleBuffer]]:
+    """One pickle of the variables ``names``, which share objects.
+
+    Each of them pickled alone, but a value may still refuse a second pickle (its
+    ``__reduce__`` consumed something, a resource closed meanwhile). Then the names
+    are taken one at a time: each that breaks the unit is skipped with its reason
+    (and dropped from ``out.variables``), and the others are committed together.
+    """
+    buffers: list[PickleBuffer] = []
+    try:
+        stream = pickling.dumps({n: values[n] for n in names}, namespace=namespace, buffers=buffers)
+        return names, stream, buffers
+    except Exception:
+        pass
+    kept: list[str] = []
+    stream = b""
+    for name in names:
+        trial: list[PickleBuffer] = []
+        try:
+            data = pickling.dumps(
+                {n: values[n] for n in [*kept, name]}, namespace=namespace, buffers=trial
+            )
+        except Exception as exc:
+            out.skipped[name] = pickling.reason_for(values[name], exc)
+            del out.variables[name]
+            continue
+        kept.append(name)
+        stream, buffers = data, trial
+    if len(kept) == 1:
+        # A unit of one variable is that variable's own pickle, not a dict of one.
+        var = out.variables[kept[0]]
+        return kept, var.stream, var.buffers
+    return kept, stream, buffers

@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.display import display
-from IPython.utils.process import arg_split
 
 from .config import MLVC
 from .errors import MlvcError, StoreExists
+from .magic_line import LineError, one_line, split_line
 from .notebook_locator import from_hints, from_server
 from .progress import Progress
 from .render import (
@@ -94,11 +94,13 @@ class _Parser(MagicArgumentParser):
         return usage[len("usage: ") :] if usage.startswith("usage: ") else usage
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message}. Usage: {self.one_line_usage()}  (%mlvc help for more)")
+        raise UsageError(
+            f"{one_line(message, 300)}. Usage: {self.one_line_usage()}  (%mlvc help for more)"
+        )
 
     def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
         if status:
-            raise UsageError((message or "").strip() or self.one_line_usage())
+            raise UsageError(one_line(message or "", 300) or self.one_line_usage())
         raise _HelpShown
 
 
@@ -432,19 +434,10 @@ class MlvcMagics(Magics):
     # -- the magic -------------------------------------------------------------------
 
     @line_cell_magic
+    @no_var_expand
     def mlvc(self, line: str, cell: str | None = None) -> Any:
-        try:
-            argv = arg_split(line, posix=True, strict=True)
-        except ValueError as e:
-            raise UsageError(
-                f"{e} in %mlvc {line.strip()} (put a message with quotes in double quotes)"
-            )
-        if not argv:
-            print(full_help(self.parser))
-            return None
-        try:
-            args = self.parser.parse_args(attach_signed_values(argv))
-        except _HelpShown:
+        args = self.parse_line(line)
+        if args is None:
             return None
         if cell is not None and args.command != "commit":
             raise UsageError(
@@ -452,20 +445,36 @@ class MlvcMagics(Magics):
             )
         handler: Callable[..., Any] = getattr(self, f"_cmd_{args.command}")
         try:
-            return handler(args, cell) if args.command == "commit" else handler(args)
+            return handler(args, cell, line) if args.command == "commit" else handler(args)
         except MlvcError as e:
             # The one place where the core's errors meet IPython: a line, no traceback.
-            raise UsageError(str(e)) from None
+            raise UsageError(one_line(str(e), 2000)) from None
         finally:
             # A store is opened per command, so a store made or moved meanwhile is seen.
             for repo in self._opened:
                 repo.close()
             self._opened.clear()
 
+    def parse_line(self, line: str) -> argparse.Namespace | None:
+        """The arguments of ``line`` (``$name`` expanded from the user's namespace, never
+        ``{expressions}``: see ``magic_line``), or None when it only asked for help."""
+        try:
+            argv = split_line(line, self.shell.user_ns)
+        except LineError as e:
+            raise UsageError(
+                f"{e} in %mlvc {one_line(line)} (put a message with quotes in double quotes)"
+            )
+        if not argv:
+            print(full_help(self.parser))
+            return None
+        try:
+            return self.parser.parse_args(attach_signed_values(argv))
+        except _HelpShown:
+            return None
+
     # -- subcommands -----------------------------------------------------------------
 
-    def _cmd_commit(self, args: argparse.Namespace, cell: str | None) -> None:
-        metrics = parse_metrics(args.metric)
+    def _cmd_commit(self, args: argparse.Namespace, cell: str | None, line: str = "") -> None:
         if cell is not None:
             result = self.shell.run_cell(cell)
             if not result.success:
@@ -473,6 +482,9 @@ class MlvcMagics(Magics):
                 clear_metrics()
                 # The traceback has been shown; make the cell fail too, so "run all" stops.
                 raise UsageError("The cell raised an error, so nothing was committed.")
+            # `$acc` in `%%mlvc commit --metric acc=$acc` is the value the cell computed.
+            args = self.parse_line(line) or args
+        metrics = parse_metrics(args.metric)
         if args.metrics_from:
             # Read after the cell ran, so %%mlvc commit --metrics-from sees what it computed;
             # --metric names the same metric more precisely, so it wins.

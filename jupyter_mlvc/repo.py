@@ -280,7 +280,17 @@ class Repo:
     def _nb_key(self, notebook_path: str | os.PathLike | None) -> str:
         if notebook_path is None or str(notebook_path) == "":
             return ""
-        p = Path(os.path.realpath(os.path.abspath(notebook_path)))
+        try:
+            text = os.fsdecode(notebook_path)
+            # A name the file system allows but UTF-8 cannot hold (the index's text) is
+            # decoded with surrogates by Python: refuse it before it reaches SQLite.
+            text.encode("utf-8")
+        except (TypeError, UnicodeError):
+            raise BadInput(
+                f"the notebook path {os.fsencode(notebook_path)!r} is not valid UTF-8: "
+                "rename the notebook"
+            )
+        p = Path(os.path.realpath(os.path.abspath(text)))
         root = Path(os.path.realpath(self.root))
         try:
             return p.relative_to(root).as_posix()

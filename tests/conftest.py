@@ -3,6 +3,7 @@ signing keys and live notebooks never touch the user's real ones."""
 
 from __future__ import annotations
 
+import atexit
 import os
 from pathlib import Path
 
@@ -13,6 +14,16 @@ from jupyter_mlvc import Repo
 
 def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", help="run the long campaigns (marked slow)")
+
+
+def pytest_configure(config):
+    # The default run is reproducible: hypothesis draws the same examples on every machine
+    # and every run. `--run-slow` is the random campaign, a new seed each time.
+    from hypothesis import settings
+
+    settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
+    settings.register_profile("campaign", print_blob=True)
+    settings.load_profile("campaign" if config.getoption("--run-slow") else "deterministic")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -77,4 +88,8 @@ def shell(tmp_path: Path, monkeypatch):
     yield ip
     ip.run_line_magic("unload_ext", "jupyter_mlvc")
     ip.history_manager.end_session()
+    # Each shell registers exit work with atexit (closing its history, a full gc.collect):
+    # hundreds of shells made pytest spend minutes exiting. This one's history is closed.
+    atexit.unregister(ip.atexit_operations)
+    ip.user_ns.clear()
     InteractiveShell.clear_instance()

@@ -108,10 +108,48 @@ def test_quoting(shell, line, message):
 
 def test_variables_expand_in_the_line(shell):
     run(shell, "acc = 0.875\nname = 'baseline run'")
-    run(shell, '%mlvc commit -m "$name" --metric acc=$acc f1={acc/2}')
+    run(shell, '%mlvc commit -m "$name" --metric acc=$acc f1=${acc}')
     head = store().head("")
     assert head.message == "baseline run"
-    assert head.metrics == {"acc": 0.875, "f1": 0.4375}
+    assert head.metrics == {"acc": 0.875, "f1": 0.875}
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        # Braces are text: a message is never evaluated.
+        ('commit -m "lr={lr*2}"', "lr={lr*2}"),
+        # Single quotes and a backslash keep a dollar as it is.
+        ("commit -m 'costs $lr'", "costs $lr"),
+        ('commit -m "costs \\$lr"', "costs $lr"),
+        # An unknown name, or a dollar before no name, stays as typed.
+        ('commit -m "$nothing here, $5"', "$nothing here, $5"),
+        # A value with spaces stays inside its word: it never becomes more arguments.
+        ("commit -m $spaced", "a b -m c"),
+    ],
+)
+def test_what_the_line_expands(shell, line, message):
+    run(shell, "lr = 0.5\nspaced = 'a b -m c'")
+    run(shell, f"%mlvc {line}")
+    assert store().head("").message == message
+
+
+def test_an_expression_in_the_line_never_runs(shell, tmp_path):
+    marker = tmp_path / "PWNED"
+    code = '{__import__("pathlib").Path("PWNED").touch()}'
+    run(shell, "x = 1")
+    run(shell, f"%mlvc commit -m '{code}'")
+    run(shell, f'%mlvc commit -m "{code}" --metric acc=1')
+    with pytest.raises(UsageError):
+        shell.run_line_magic("mlvc", f"checkout HEAD {code}")
+    assert not marker.exists()
+    assert store().show("HEAD~1", "").message == code  # single quotes: exactly as typed
+
+
+def test_cell_magic_expands_the_line_after_the_cell_ran(shell):
+    shell.run_cell_magic("mlvc", 'commit -m "acc $acc" --metric acc=$acc', "acc = 0.75")
+    head = store().head("")
+    assert head.metrics == {"acc": 0.75} and head.message == "acc 0.75"
 
 
 def test_first_commit_creates_the_store_and_says_so(shell, capsys, tmp_path):
@@ -457,7 +495,7 @@ def test_question_mark_shows_the_full_usage(shell, capsys):
         ("tag", r"required: name\. Usage: %mlvc tag"),
         ("checkout nosuchref", r"unknown ref 'nosuchref'"),
         ("show HEAD~5", r"goes back 5 snapshots"),
-        ('commit -m "unbalanced', r"No closing quotation"),
+        ('commit -m "unbalanced', r"quote is not closed"),
         ("commit -m", r"expected one argument"),
         ("commit --metric acc=high", r"not a number"),
         ("commit --bogus", r"unrecognized arguments: --bogus"),
