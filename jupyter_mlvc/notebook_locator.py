@@ -19,10 +19,14 @@ import re
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 NOTEBOOK_SUFFIX = ".ipynb"
+
+#: A server info file is a few hundred bytes; a larger one is not read.
+_MAX_SERVER_FILE = 64 << 10
 
 _KERNEL_FILE = re.compile(r"kernel-(?P<id>[0-9a-fA-F-]{8,})\.json$")
 
@@ -39,7 +43,7 @@ def locate_notebook(
     """The absolute path of the kernel's notebook, or None when there is none (a terminal).
 
     ``servers`` returns the info dicts of running Jupyter servers (by default
-    ``jupyter_server.serverapp.list_running_servers``); it is only called when the
+    :func:`running_servers`, read from the runtime folder); it is only called when the
     cheaper hints are missing and a ``connection_file`` names the kernel.
     """
     env = os.environ if env is None else env
@@ -99,23 +103,66 @@ def from_server(
     if kid is None:
         return None
     if servers is None:
-        servers = _running_servers
+        servers = running_servers
     try:
         infos = list(servers())
     except Exception:
         return None
-    for info in infos:
+    if not infos:
+        return None
+
+    def ask(info: Mapping[str, Any]) -> Path | None:
         for session in _sessions(info, timeout):
             path = _session_notebook(session, kid, info)
+            if path is not None:
+                return path
+        return None
+
+    # Every server at once: a dead or slow one costs one timeout, not one each.
+    with ThreadPoolExecutor(min(8, len(infos)), thread_name_prefix="mlvc-locate") as pool:
+        for path in pool.map(ask, infos):
             if path is not None:
                 return path
     return None
 
 
-def _running_servers() -> Iterable[Mapping[str, Any]]:
-    from jupyter_server.serverapp import list_running_servers
+def running_servers() -> list[dict[str, Any]]:
+    """The info files of the Jupyter servers running for this user (url, token, root_dir).
 
-    return list_running_servers()
+    Read straight from the runtime folder, as ``jupyter server list`` does: importing
+    ``jupyter_server.serverapp`` for its ``list_running_servers`` costs seconds.
+    Files of servers whose process is gone are left out.
+    """
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    folder = Path(jupyter_runtime_dir())
+    infos: list[dict[str, Any]] = []
+    for pattern in ("jpserver-*.json", "nbserver-*.json"):
+        for f in sorted(folder.glob(pattern)):
+            try:
+                if f.stat().st_size > _MAX_SERVER_FILE:
+                    continue
+                info = json.loads(f.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if not isinstance(info, dict):
+                continue
+            pid = info.get("pid")
+            if isinstance(pid, int) and not _alive(pid):
+                continue
+            infos.append(info)
+    return infos
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        # Someone else's process (or a number that is no pid): not ours to judge.
+        return pid > 0
+    return True
 
 
 def _sessions(info: Mapping[str, Any], timeout: float) -> list[Mapping[str, Any]]:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from jupyter_mlvc.notebook_locator import from_server, kernel_id, locate_notebook
+from jupyter_mlvc.notebook_locator import from_server, kernel_id, locate_notebook, running_servers
 
 KID = "0b5e2c3a-1111-4222-8333-944445555666"
 
@@ -126,3 +129,35 @@ def test_hints_are_asked_before_the_server(tmp_path):
     assert locate_notebook(
         {"__session__": str(nb)}, {}, connection_file=f"kernel-{KID}.json", servers=servers
     ) == Path(nb)
+
+
+def test_running_servers_are_read_from_the_runtime_folder(tmp_path):
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    folder = Path(jupyter_runtime_dir())
+    folder.mkdir(parents=True, exist_ok=True)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = {
+        "url": "http://127.0.0.1:1/",
+        "token": "t",
+        "root_dir": str(tmp_path),
+        "pid": os.getpid(),
+    }
+    (folder / "jpserver-1.json").write_text(json.dumps(live))
+    (folder / "jpserver-2.json").write_text(json.dumps({**live, "pid": dead.pid}))
+    (folder / "jpserver-3.json").write_text("{not json")
+    (folder / "jpserver-4.json").write_text("x" * (1 << 20))
+    assert running_servers() == [live]
+
+
+def test_finding_the_notebook_imports_no_server(tmp_path):
+    # Importing jupyter_server.serverapp compiles jupyter_events' grammars: seconds.
+    code = (
+        "import sys\n"
+        "from jupyter_mlvc.notebook_locator import locate_notebook\n"
+        "locate_notebook({}, {}, connection_file='kernel-1234abcd-0000.json')\n"
+        "print('jupyter_server.serverapp' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
