@@ -5,9 +5,11 @@ extension is absent (Notebook 7, VS Code, Colab). The list shows this notebook's
 snapshots; selecting one shows its details, its model cards and its variables;
 the buttons restore all or the selected variables into the kernel, or show the
 diff from the selected snapshot to the current state or to another snapshot
-(the same tables as ``%mlvc diff``). Every button callback reports its errors in
-the widget itself (ipywidgets would otherwise only log them to the browser
-console).
+(the same tables as ``%mlvc diff``). Restores go through the kernel protocol's
+:func:`~jupyter_mlvc.kernel_protocol.run`, as the sidebar's do: the same checks
+of the request, the same call of the core. Every button callback reports its
+errors in the widget itself (ipywidgets would otherwise only log them to the
+browser console).
 
     browser = SnapshotBrowser(repo, get_ipython().user_ns)
     browser                      # displays the widget
@@ -22,6 +24,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from .errors import MlvcError
+from .kernel_protocol import RepoTarget, run
 from .render import (
     DiffView,
     RestoreView,
@@ -211,18 +214,18 @@ class SnapshotBrowser:
     # -- internals --------------------------------------------------------------------
 
     def _restore(self, names: list[str] | None) -> None:
-        ref = self._require_selection()
-        notebook, source = self._notebook() if (self.save and self._notebook) else (None, None)
-        report = self.repo.restore(
-            ref,
+        request: dict[str, Any] = {"op": "restore", "ref": self._require_selection()}
+        if names is not None:
+            request["names"] = names
+        target = RepoTarget(
+            self.repo,
             self.namespace,
-            names,
-            save=self.save,
-            notebook=notebook,
-            notebook_source=source,
             notebook_path=self.notebook_path,
-            exclude=self.exclude(),
+            exclude=self.exclude,
+            notebook=self._notebook,
+            save=self.save,
         )
+        report = run(target, request)
         self.refresh()
         self.result.value = RestoreView(report, partial=names is not None)._repr_html_()
 

@@ -2,7 +2,9 @@
 
 Each command parses its arguments, calls one core function and prints the result,
 as text or (``--json``) as JSON. Errors a user can cause print one line to stderr
-and exit with status 1; usage errors exit with 2.
+and exit with status 1; usage errors exit with 2. Text goes out through ``_say``,
+which strips terminal control sequences: messages, names and paths come from
+snapshots that someone else may have made.
 
     mlvc log [-n N] [--all] [--notebook NB] [--sort acc|-loss] [--json]
     mlvc show REF [--json]
@@ -20,6 +22,7 @@ import argparse
 import json
 import math
 import pickle
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,11 +47,32 @@ def _open(args: argparse.Namespace) -> Repo:
     return repo
 
 
+# What a terminal acts on instead of showing: ESC sequences (CSI, OSC and the other
+# string sequences up to their terminator, two-character ones), the other C0 controls
+# but tab and newline, DEL, the C1 controls, and the bidi controls that reorder a line.
+_TERMINAL_CONTROL = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|[\]PX^_][^\x07\x1b\n]*(?:\x07|\x1b\\)?|[ -/]*[0-~]?)"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` without terminal control sequences: a snapshot's message or a variable
+    name must not move the cursor, retitle the window or hide what follows."""
+    return _TERMINAL_CONTROL.sub("", text)
+
+
+def _say(text: str, file: Any = None) -> None:
+    """Print text for a person: the one way text output leaves the command line."""
+    print(terminal_safe(text), file=file or sys.stdout)
+
+
 def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
     if args.json:
+        # JSON escapes every control character itself.
         print(json.dumps(data, indent=2, default=str))
     else:
-        print(text)
+        _say(text)
 
 
 def _clean(value: Any) -> Any:
@@ -70,6 +94,8 @@ def cmd_log(args: argparse.Namespace) -> None:
         )
     else:
         df = repo.log(all=args.all, limit=args.n, include_auto=not args.no_auto, sort=args.sort)
+    for why in df.attrs.get("rejected", {}).values():
+        _say(f"mlvc: skipped {why}", sys.stderr)
     records = [{k: _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
     for r in records:
         r["created_at"] = str(r["created_at"])
@@ -77,12 +103,12 @@ def cmd_log(args: argparse.Namespace) -> None:
         print(json.dumps(records, indent=2, default=str))
         return
     if df.empty:
-        print("no snapshots yet")
+        _say("no snapshots yet")
         return
     view = df.drop(columns=["id", "auto"]).copy()
     view["created_at"] = view["created_at"].dt.tz_convert(None).dt.strftime("%Y-%m-%d %H:%M:%S")
     view["nbytes"] = [_human(n) for n in view["nbytes"]]
-    print(view.to_string(index=False))
+    _say(view.to_string(index=False))
 
 
 def cmd_show(args: argparse.Namespace) -> None:
@@ -113,7 +139,7 @@ def cmd_show(args: argparse.Namespace) -> None:
     if env:
         pkgs = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items())
         lines.append(f"python {env.get('python', '?')}" + (f"; {pkgs}" if pkgs else ""))
-    print("\n".join(lines))
+    _say("\n".join(lines))
 
 
 def cmd_diff(args: argparse.Namespace) -> None:
@@ -123,7 +149,7 @@ def cmd_diff(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(data, indent=2, default=str))
         return
-    print(DiffView(d).text())
+    _say(DiffView(d).text())
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -191,13 +217,11 @@ def cmd_fsck(args: argparse.Namespace) -> int:
         store = Repo.locate(args.store)
         if store is None:
             raise MlvcError(f"no jupyter_mlvc store in {Path(args.store).resolve()} or its parents")
-        n = Repo(store).rebuild_index()
-        _emit(
-            args,
-            {"recovered": n},
-            f"recovered {n} snapshot{'s' if n != 1 else ''} from their manifests; "
-            "tags are not recoverable; run `mlvc trust` to restore them again",
-        )
+        rejected: dict[str, str] = {}
+        rebuilt = Repo(store).rebuild_index(rejected)
+        for why in rejected.values():
+            _say(f"mlvc: left out {why}", sys.stderr)
+        _emit(args, rebuilt.to_dict(), rebuilt.summary_line())
         return 0
     repo = _open(args)
     problems = repo.fsck()
@@ -422,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = args.func(args)
     except MlvcError as exc:
-        print(f"mlvc: {exc}", file=sys.stderr)
+        _say(f"mlvc: {exc}", sys.stderr)
         return 1
     except BrokenPipeError:
         return 0

@@ -71,10 +71,27 @@ class CorruptObject(DamagedStore):
     """An object's bytes no longer hash to its name."""
 
 
+class BadObjectId(CorruptObject):
+    """A name that should be an object id (64 hex digits) and is not: written by a
+    damaged or hostile store, it is never turned into a path."""
+
+
+class BadManifest(DamagedStore):
+    """A manifest, or a remote's entry for a snapshot, that is not what jupyter_mlvc
+    writes: a field of the wrong type, a name that is no identifier, a size out of
+    range. The message is one line: ``snapshot 1a2b3c4d: <what is wrong>``."""
+
+
 class WriteFailed(MlvcError):
     """The store could not be written (disk full, I/O error, read-only): nothing was committed."""
 
     status = 507
+
+
+class ReadOnlyStore(WriteFailed):
+    """The store is on a read-only filesystem or folder: it can be read, not written."""
+
+    status = 409
 
 
 class RestoreError(MlvcError):

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import DamagedStore
+from .errors import DamagedStore, ReadOnlyStore
 
 if TYPE_CHECKING:
     # sqlite-utils imports pandas when it can: loaded on first use, not at import.
@@ -93,8 +94,26 @@ def _m2_remotes(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m3_signatures(db: sqlite_utils.Database) -> None:
+    # Every signature of a snapshot, one row per key: its author's, each of those who
+    # trusted it, and those that came with pulled entries. A ``trust`` adds its row
+    # and never replaces another key's, as the single ``snapshots.signature`` did.
+    # That column and ``remote_signatures`` stay as they were, read but no longer
+    # written: jupyter_mlvc 0.1.0, sharing the store, still finds the columns it reads.
+    db.table("signatures").create(
+        {"snapshot": str, "key_id": str, "signature": str}, pk=("snapshot", "key_id")
+    )
+
+
 #: Schema migrations, applied in order; ``PRAGMA user_version`` counts those applied.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_remotes]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _m1_initial,
+    _m2_remotes,
+    _m3_signatures,
+]
+
+#: The migration that keeps signatures per key (older indexes hold one per snapshot).
+SIGNATURES_VERSION = 3
 
 
 class Index:
@@ -105,6 +124,8 @@ class Index:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._local = threading.local()
+        self._read_only = False
+        self._version = len(MIGRATIONS)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -114,6 +135,20 @@ class Index:
         return conn
 
     @property
+    def read_only(self) -> bool:
+        """Whether the store cannot be written (a read-only filesystem or folder): the
+        index is then opened for reading only, and never migrated."""
+        self.conn  # noqa: B018 - connecting finds out
+        return self._read_only
+
+    @property
+    def version(self) -> int:
+        """The schema version of the index as opened (``PRAGMA user_version``): behind
+        ``MIGRATIONS`` only in a read-only store."""
+        self.conn  # noqa: B018 - connecting finds out
+        return self._version
+
+    @property
     def db(self) -> sqlite_utils.Database:
         """sqlite-utils' view of this thread's connection."""
         import sqlite_utils
@@ -121,6 +156,9 @@ class Index:
         return sqlite_utils.Database(self.conn)
 
     def _connect(self) -> sqlite3.Connection:
+        if not self.writable():
+            return self._connect_read_only()
+        conn = None
         try:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
@@ -130,10 +168,65 @@ class Index:
             if mode.lower() != "wal":
                 raise sqlite3.DatabaseError(f"journal mode is {mode}")
             self._migrate(conn)
+            self._version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            # A filesystem may say it can be written and then refuse (a read-only
+            # network mount): that store is read-only, not damaged.
+            if isinstance(exc, sqlite3.OperationalError) and (
+                "readonly" in str(exc) or "unable to open" in str(exc)
+            ):
+                return self._connect_read_only()
             raise DamagedStore(
                 f"the index {self.path} is damaged ({exc}); `mlvc fsck --rebuild-index` recovers it"
             ) from exc
+        self._read_only = False
+        return conn
+
+    def writable(self) -> bool:
+        """Whether this process may write the index and the files SQLite keeps beside it.
+        ``access`` answers no on a read-only filesystem, even to root."""
+        if not os.access(self.path.parent, os.W_OK):
+            return False
+        return not self.path.exists() or os.access(self.path, os.W_OK)
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """The index of a store that cannot be written, opened for reading.
+
+        SQLite reads a WAL database read-only only when its ``-shm`` file exists or can
+        be made; in a read-only folder it cannot, so after ``mode=ro`` comes
+        ``immutable=1``, which reads the main file alone. That is exact when no
+        ``-wal`` file holds changes (the last writer closed cleanly) and nobody can
+        write meanwhile, which the read-only folder ensures.
+        """
+        self._read_only = True
+        uri = self.path.absolute().as_uri()
+        wal = self.path.with_name(self.path.name + "-wal")
+        try:
+            try:
+                conn = self._open_uri(f"{uri}?mode=ro")
+            except sqlite3.OperationalError:
+                if wal.exists() and wal.stat().st_size > 0:
+                    raise ReadOnlyStore(
+                        f"cannot read the index of {self.path.parent}: the store is read-only and "
+                        "its write-ahead log (index.sqlite-wal) holds changes that only a "
+                        "writable copy can read; copy the store to a writable folder"
+                    )
+                conn = self._open_uri(f"{uri}?immutable=1")
+            self._version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise DamagedStore(
+                f"cannot read the index {self.path} ({exc}); the store is read-only: copy it "
+                "to a writable folder and run `mlvc fsck` there"
+            ) from exc
+        return conn
+
+    @staticmethod
+    def _open_uri(uri: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        # Opening is lazy: the first statement finds out whether the file can be read.
+        conn.execute("select count(*) from sqlite_master").fetchone()
         return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
@@ -169,6 +262,7 @@ class Index:
         """One write transaction, holding SQLite's write lock from the start so that
         reading HEAD and moving it cannot interleave with another writer."""
         conn = self.conn
+        self.require_writable()
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -178,12 +272,24 @@ class Index:
         else:
             conn.execute("COMMIT")
 
+    def require_writable(self) -> None:
+        """``ReadOnlyStore`` unless the index was opened for writing."""
+        if self.read_only:
+            raise ReadOnlyStore(
+                f"cannot write to the store {self.path.parent}: it is read-only (nothing was changed)"
+            )
+
     def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         try:
             cursor = self.conn.execute(sql, params)
             names = [d[0] for d in cursor.description or ()]
             return [dict(zip(names, row)) for row in cursor.fetchall()]
         except sqlite3.DatabaseError as exc:
+            if self._read_only:
+                raise DamagedStore(
+                    f"cannot read the index {self.path} ({exc}); the store is read-only: copy "
+                    "it to a writable folder and run `mlvc fsck` there"
+                ) from exc
             raise DamagedStore(
                 f"the index {self.path} is damaged ({exc}); `mlvc fsck --rebuild-index` recovers it"
             ) from exc

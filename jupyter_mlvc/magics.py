@@ -489,23 +489,10 @@ class MlvcMagics(Magics):
             # Read after the cell ran, so %%mlvc commit --metrics-from sees what it computed;
             # --metric names the same metric more precisely, so it wins.
             metrics = {**metrics_from(self.shell.user_ns, args.metrics_from), **metrics}
-        repo = self.repo(create=True)
-        nb_path = self.notebook_path()
-        notebook, source = self.notebook_content(nb_path)
         start = time.monotonic()
-        with self._progress("Committing") as progress:
-            snap = self._call(
-                repo.commit,
-                progress,
-                self.shell.user_ns,
-                args.message,
-                notebook=notebook,
-                notebook_path=_str(nb_path),
-                metrics=metrics or None,
-                only=args.only,
-                exclude=self.exclude(args.exclude),
-                notebook_source=source,
-            )
+        snap = self.commit_state(
+            args.message, metrics=metrics, only=args.only, exclude=args.exclude
+        )
         print(commit_summary(snap, time.monotonic() - start))
 
     def _cmd_log(self, args: argparse.Namespace) -> None:
@@ -596,25 +583,8 @@ class MlvcMagics(Magics):
         display(CompareView.from_snapshots([repo.show(ref, nb) for ref in args.refs]))
 
     def _cmd_checkout(self, args: argparse.Namespace) -> None:
-        repo = self.repo(required=True)
-        nb_path = self.notebook_path()
-        save = self.settings.save_before_checkout and not args.no_save
-        notebook, source = self.notebook_content(nb_path) if save else (None, None)
         start = time.monotonic()
-        with self._progress("Checking out") as progress:
-            report = self._call(
-                repo.restore,
-                progress,
-                args.ref,
-                self.shell.user_ns,
-                args.names or None,
-                save=save,
-                notebook=notebook,
-                notebook_source=source,
-                notebook_path=_str(nb_path),
-                exclude=self.exclude(),
-                rng=self.settings.restore_random_state,
-            )
+        report = self.restore_state(args.ref, args.names or None, save=not args.no_save)
         display(RestoreView(report, seconds=time.monotonic() - start, partial=bool(args.names)))
 
     def _cmd_branch(self, args: argparse.Namespace) -> None:
@@ -771,6 +741,77 @@ class MlvcMagics(Magics):
             print(full_help(self.parser))
 
     # -- what the subcommands share ------------------------------------------------------
+
+    def commit_state(
+        self,
+        message: str,
+        *,
+        metrics: Mapping[str, float] | None = None,
+        only: list[str] | None = None,
+        exclude: list[str] | None = None,
+    ) -> Any:
+        """Commit the kernel's variables and its notebook; the new ``Snapshot``.
+
+        What ``%mlvc commit`` does once its cell ran, and what the sidebar's Commit
+        does through :mod:`jupyter_mlvc.kernel_protocol`: the store, the notebook
+        (the editor's content when the frontend handed it over) and the excluded
+        names come from the same settings. Raises ``MlvcError``.
+        """
+        try:
+            repo = self.repo(create=True)
+            nb_path = self.notebook_path()
+            notebook, source = self.notebook_content(nb_path)
+            with self._progress("Committing") as progress:
+                return self._call(
+                    repo.commit,
+                    progress,
+                    self.shell.user_ns,
+                    message,
+                    notebook=notebook,
+                    notebook_path=_str(nb_path),
+                    metrics=dict(metrics) if metrics else None,
+                    only=only,
+                    exclude=self.exclude(exclude),
+                    notebook_source=source,
+                )
+        finally:
+            self._close_opened()
+
+    def restore_state(self, ref: str, names: list[str] | None = None, *, save: bool = True) -> Any:
+        """Restore snapshot ``ref`` (only ``names`` of it, if given); the ``RestoreReport``.
+
+        What ``%mlvc checkout`` does, and the sidebar's restores through
+        :mod:`jupyter_mlvc.kernel_protocol`: the current state is committed first
+        when the ``save_before_checkout`` setting and ``save`` both say so. Raises
+        ``MlvcError`` (and ``UsageError`` when there is no store).
+        """
+        try:
+            repo = self.repo(required=True)
+            nb_path = self.notebook_path()
+            save = self.settings.save_before_checkout and save
+            notebook, source = self.notebook_content(nb_path) if save else (None, None)
+            with self._progress("Checking out") as progress:
+                return self._call(
+                    repo.restore,
+                    progress,
+                    ref,
+                    self.shell.user_ns,
+                    names,
+                    save=save,
+                    notebook=notebook,
+                    notebook_source=source,
+                    notebook_path=_str(nb_path),
+                    exclude=self.exclude(),
+                    rng=self.settings.restore_random_state,
+                )
+        finally:
+            self._close_opened()
+
+    def _close_opened(self) -> None:
+        # A store is opened per command, so a store made or moved meanwhile is seen.
+        for repo in self._opened:
+            repo.close()
+        self._opened.clear()
 
     def browser(self) -> Any:
         """A :class:`~jupyter_mlvc.browser.SnapshotBrowser` on this kernel's namespace."""

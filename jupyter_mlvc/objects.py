@@ -5,23 +5,32 @@ An object is named by the BLAKE3 hash of its bytes and lives at
 zstd) followed by the payload. Objects are written to a temp file, flushed to
 disk, then renamed into place, so a name that exists always holds complete bytes;
 they are never modified afterwards. Every read re-hashes what it returns.
+
+A store may come from someone else (pulled, copied), so nothing read from it is
+taken as is: an id must be 64 hex digits before it becomes a path (``check_oid``),
+an object is read only as a regular file of this folder, and no object is read or
+inflated past the size its kind allows (``decode``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
+import stat
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from io import BufferedReader
 from pathlib import Path
 
 import blake3
 import zstandard
 
-from .errors import CorruptObject, MissingObject
+from .errors import BadObjectId, CorruptObject, MissingObject
 
 RAW = b"R"
 ZSTD = b"Z"
@@ -33,8 +42,62 @@ CHUNK_SIZE = 1 << 20
 #: Data whose zstd sample shrinks less than this is stored raw (random floats, ...).
 MIN_COMPRESSION_GAIN = 0.9
 
+#: The most bytes an object of each kind written whole may hold. Chunks are at most
+#: ``CHUNK_SIZE`` by construction; these bound what a hostile store can make a reader
+#: allocate for the others.
+MAX_MANIFEST = 64 << 20
+MAX_NOTEBOOK = 512 << 20
+MAX_RNG = 64 << 20
+#: The bound of a read that does not know what kind of object it reads.
+MAX_OBJECT = max(CHUNK_SIZE, MAX_MANIFEST, MAX_NOTEBOOK, MAX_RNG)
+
+_OID = re.compile(r"[0-9a-f]{64}")
+# Objects are opened as regular files of the store only: a planted symlink must not
+# lead a read outside it, and a planted FIFO must not block it.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_UTIME_NOFOLLOW = os.utime in os.supports_follow_symlinks
+
 _HASH_THREADS_MIN = 8 << 20
 _tls = threading.local()
+
+
+def is_oid(value: object) -> bool:
+    """Whether ``value`` has the form of an object id: 64 lowercase hex digits."""
+    return isinstance(value, str) and _OID.fullmatch(value) is not None
+
+
+def check_oid(value: object, what: str | None = None) -> str:
+    """``value`` if it is an object id, else ``BadObjectId`` naming ``what`` holds it.
+
+    Ids come from manifests, listings and URLs that someone else wrote; one like
+    ``../../etc/passwd`` must never become a path.
+    """
+    if is_oid(value):
+        return value  # type: ignore[return-value]
+    raise BadObjectId(f"{what or 'an object'} has an invalid object id {shown(value)}")
+
+
+def shown(value: object, width: int = 40) -> str:
+    """``value`` for a one-line message: its repr (control characters escaped), cut short."""
+    text = repr(value) if isinstance(value, (str, int, float, type(None))) else type(value).__name__
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def open_regular(path: str | os.PathLike[str]) -> BufferedReader | None:
+    """``path`` open for reading, or None when it is no regular file (a symlink, a FIFO,
+    a folder): a name in a store must not lead a read elsewhere, nor block it.
+    ``FileNotFoundError`` when there is nothing."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None
+        raise
+    f = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        f.close()
+        return None
+    return f
 
 
 def hash_bytes(data: bytes | memoryview) -> str:
@@ -57,6 +120,93 @@ def _decompressor() -> zstandard.ZstdDecompressor:
     return d
 
 
+def decode(oid: str, raw: bytes, what: str | None = None, limit: int = MAX_OBJECT) -> bytes:
+    """The content of the stored bytes ``raw`` (header + payload), checked against ``oid``.
+
+    ``limit`` is the most bytes the object may hold. A stored payload is never larger
+    than its content (data is compressed only when that makes it smaller), and a zstd
+    frame is inflated only while it stays within ``limit``: a few kilobytes that
+    would inflate to gigabytes are refused, before any memory is taken when the frame
+    declares its size (as every frame written here does).
+    """
+    label = what or "object"
+    header, body = _split(oid, raw, label, limit)
+    if header == RAW:
+        data = body
+    else:
+        try:
+            # python-zstandard's decompress() allocates what the frame header declares.
+            size = zstandard.frame_content_size(body)
+        except zstandard.ZstdError:
+            raise _undecodable(oid, label)
+        if 0 <= size <= limit:
+            try:
+                data = _decompressor().decompress(body)
+            except zstandard.ZstdError:
+                raise _undecodable(oid, label)
+        else:
+            # No size declared (this store never writes such frames): checked a piece at
+            # a time first, so that a bomb is refused without ever being held.
+            verify_stored(oid, raw, what, limit)
+            return b"".join(_inflated(oid, body, label, limit))
+    if hash_bytes(data) != oid:
+        raise CorruptObject(f"{label} is corrupt: object {oid[:12]} does not match its hash")
+    return data
+
+
+def verify_stored(oid: str, raw: bytes, what: str | None = None, limit: int = MAX_OBJECT) -> None:
+    """Check that the stored bytes ``raw`` hold ``oid`` in at most ``limit`` bytes, as
+    ``decode`` does, but without holding the content: it is inflated and hashed a
+    piece at a time, so checking an object costs memory for its stored size only."""
+    label = what or "object"
+    header, body = _split(oid, raw, label, limit)
+    if header == RAW:
+        digest = hash_bytes(body)
+    else:
+        hasher = blake3.blake3()
+        for piece in _inflated(oid, body, label, limit):
+            hasher.update(piece)
+        digest = hasher.hexdigest()
+    if digest != oid:
+        raise CorruptObject(f"{label} is corrupt: object {oid[:12]} does not match its hash")
+
+
+def _split(oid: str, raw: bytes, label: str, limit: int) -> tuple[bytes, bytes]:
+    header, body = raw[:1], raw[1:]
+    if header not in (RAW, ZSTD):
+        raise _undecodable(oid, label)
+    if len(body) > limit:
+        raise CorruptObject(
+            f"{label} is corrupt: object {oid[:12]} is larger than the {limit} bytes it may hold"
+        )
+    return header, body
+
+
+def _inflated(oid: str, body: bytes, label: str, limit: int) -> Iterator[bytes]:
+    """The content of the zstd frame ``body``, a piece at a time, refused as soon as it
+    passes ``limit`` bytes (or declares that it will)."""
+    too_big = CorruptObject(
+        f"{label} is corrupt: object {oid[:12]} inflates past the {limit} bytes it may hold"
+    )
+    try:
+        if zstandard.frame_content_size(body) > limit:
+            raise too_big
+        n = 0
+        # A reader of its own: a generator may be left half-read.
+        with zstandard.ZstdDecompressor().stream_reader(body) as reader:
+            while piece := reader.read(CHUNK_SIZE):
+                n += len(piece)
+                if n > limit:
+                    raise too_big
+                yield piece
+    except zstandard.ZstdError:
+        raise _undecodable(oid, label)
+
+
+def _undecodable(oid: str, label: str) -> CorruptObject:
+    return CorruptObject(f"{label} is corrupt: object {oid[:12]} cannot be decoded")
+
+
 def compresses_well(data: memoryview | bytes, sample: int = 64 << 10) -> bool:
     """Whether zstd pays for ``data``, judged on a sample from its start and middle."""
     n = len(data)
@@ -75,7 +225,9 @@ class ObjectStore:
         self.tmp = self.root.parent / "tmp"
         self.fsync = fsync
 
-    def path(self, oid: str) -> Path:
+    def path(self, oid: str, what: str | None = None) -> Path:
+        """Where ``oid`` lives; ``BadObjectId`` if it is not an object id."""
+        check_oid(oid, what)
         return self.root / oid[:2] / oid[2:]
 
     def has(self, oid: str) -> bool:
@@ -84,7 +236,7 @@ class ObjectStore:
         that is about to reference it."""
         p = self.path(oid)
         try:
-            os.utime(p)
+            os.utime(p, follow_symlinks=not _UTIME_NOFOLLOW)
             return True
         except FileNotFoundError:
             return False
@@ -99,7 +251,9 @@ class ObjectStore:
             if len(sub.name) != 2 or not sub.is_dir():
                 continue
             for f in sorted(sub.iterdir()):
-                yield sub.name + f.name
+                # Stray files (a copied store's leftovers) are not objects.
+                if is_oid(sub.name + f.name):
+                    yield sub.name + f.name
 
     # -- writing -------------------------------------------------------------
 
@@ -109,64 +263,60 @@ class ObjectStore:
 
     # -- reading -------------------------------------------------------------
 
-    def get(self, oid: str, what: str | None = None) -> bytes:
-        """The bytes of ``oid``, verified. ``what`` names the object in errors."""
-        raw = self._read(oid, what)
-        data = self._decode(oid, raw, what)
-        if hash_bytes(data) != oid:
-            raise CorruptObject(
-                f"{what or 'object'} is corrupt: object {oid[:12]} does not match its hash"
-            )
-        return data
+    def get(self, oid: str, what: str | None = None, limit: int = MAX_OBJECT) -> bytes:
+        """The bytes of ``oid``, verified; at most ``limit`` of them. ``what`` names the
+        object in errors."""
+        return decode(oid, self.read_raw(oid, what, limit), what, limit)
+
+    def read_raw(self, oid: str, what: str | None = None, limit: int = MAX_OBJECT) -> bytes:
+        """The stored bytes of ``oid`` (header + payload), unchecked but bounded: an
+        object that holds more than ``limit`` bytes is refused before it is read."""
+        with self.open(oid, what, limit) as f:
+            return f.read(limit + 2)
 
     def read_into(self, oid: str, target: memoryview, what: str | None = None) -> None:
         """Read ``oid`` straight into ``target`` (exactly its size) and verify it."""
-        p = self.path(oid)
-        try:
-            with open(p, "rb") as f:
-                header = f.read(1)
-                if header == RAW:
-                    n = f.readinto(target)
-                    extra = f.read(1)
-                    if n != len(target) or extra:
-                        raise CorruptObject(
-                            f"{what or 'object'} is corrupt: object {oid[:12]} has the wrong size"
-                        )
-                else:
-                    data = self._decode(oid, header + f.read(), what)
-                    if len(data) != len(target):
-                        raise CorruptObject(
-                            f"{what or 'object'} is corrupt: object {oid[:12]} has the wrong size"
-                        )
-                    target[:] = data
-        except FileNotFoundError:
-            raise MissingObject(f"{what or 'object'} is missing from the store: object {oid[:12]}")
+        wrong_size = CorruptObject(
+            f"{what or 'object'} is corrupt: object {oid[:12]} has the wrong size"
+        )
+        with self.open(oid, what, len(target)) as f:
+            header = f.read(1)
+            if header == RAW:
+                n = f.readinto(target)
+                if n != len(target) or f.read(1):
+                    raise wrong_size
+            else:
+                data = decode(oid, header + f.read(len(target) + 1), what, len(target))
+                if len(data) != len(target):
+                    raise wrong_size
+                target[:] = data
         if hash_bytes(target) != oid:
             raise CorruptObject(
                 f"{what or 'object'} is corrupt: object {oid[:12]} does not match its hash"
             )
 
-    def _read(self, oid: str, what: str | None) -> bytes:
+    def open(self, oid: str, what: str | None = None, limit: int = MAX_OBJECT) -> BufferedReader:
+        """The object file of ``oid``, open for reading: a regular file of at most
+        ``limit`` bytes of payload, or the error that says what is wrong."""
+        p = self.path(oid, what)
+        label = what or "object"
         try:
-            return self.path(oid).read_bytes()
+            f = open_regular(p)
         except FileNotFoundError:
-            raise MissingObject(f"{what or 'object'} is missing from the store: object {oid[:12]}")
-
-    @staticmethod
-    def _decode(oid: str, raw: bytes, what: str | None) -> bytes:
-        header, body = raw[:1], raw[1:]
-        if header == RAW:
-            return body
-        if header == ZSTD:
-            try:
-                return _decompressor().decompress(body)
-            except zstandard.ZstdError:
-                pass
-        raise CorruptObject(f"{what or 'object'} is corrupt: object {oid[:12]} cannot be decoded")
+            raise MissingObject(f"{label} is missing from the store: object {oid[:12]}")
+        if f is None:
+            raise CorruptObject(f"{label} is corrupt: object {oid[:12]} is not a regular file")
+        st = os.fstat(f.fileno())
+        if st.st_size > limit + 1:
+            f.close()
+            raise CorruptObject(
+                f"{label} is corrupt: object {oid[:12]} is larger than the {limit} bytes it may hold"
+            )
+        return f
 
     def size_on_disk(self, oid: str) -> int:
         try:
-            return self.path(oid).stat().st_size
+            return self.path(oid).lstat().st_size
         except FileNotFoundError:
             return 0
 
@@ -183,7 +333,7 @@ class ObjectStore:
     def delete(self, oid: str) -> int:
         p = self.path(oid)
         try:
-            size = p.stat().st_size
+            size = p.lstat().st_size
             p.unlink()
             return size
         except FileNotFoundError:
@@ -231,6 +381,13 @@ class WriteBatch:
         self._store(oid, data, compress)
         return oid
 
+    def put_stored(self, oid: str, raw: bytes) -> None:
+        """Store ``raw``, the stored form of ``oid`` (header + payload) as another store
+        holds it, unchanged. The caller has verified it (``verify_stored``)."""
+        check_oid(oid)
+        if self._claim(oid):
+            self._write(oid, raw[:1], raw[1:])
+
     def put_async(self, data: memoryview, compress: bool | None = None):
         """Hash and store ``data`` in the pool; returns a future of its oid.
         ``data`` must stay alive and unchanged until ``flush``."""
@@ -238,12 +395,16 @@ class WriteBatch:
         self.futures.append(fut)
         return fut
 
-    def _store(self, oid: str, data: bytes | memoryview, compress: bool | None) -> None:
+    def _claim(self, oid: str) -> bool:
+        """Whether ``oid`` is for this caller to write: not stored, nor being stored."""
         with self.lock:
             if oid in self.seen:
-                return
+                return False
             self.seen.add(oid)
-        if self.store.has(oid):
+        return not self.store.has(oid)
+
+    def _store(self, oid: str, data: bytes | memoryview, compress: bool | None) -> None:
+        if not self._claim(oid):
             return
         if compress is None:
             compress = compresses_well(data)
@@ -252,6 +413,9 @@ class WriteBatch:
             packed = _compressor().compress(data)
             if len(packed) < len(data):
                 header, payload = ZSTD, packed
+        self._write(oid, header, payload)
+
+    def _write(self, oid: str, header: bytes, payload: bytes | memoryview) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.store.tmp, prefix=oid[:16] + ".")
         try:
             with os.fdopen(fd, "wb") as f:

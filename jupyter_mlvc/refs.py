@@ -36,7 +36,13 @@ def is_id_prefix(text: str) -> bool:
 
 def check_name(name: str, kind: str) -> str:
     """A valid branch or tag name, or ``BadName`` saying why not."""
-    if not isinstance(name, str) or not _NAME.match(name) or name.upper() == "HEAD" or ".." in name:
+    # fullmatch: with match, "$" would let a name end in a newline.
+    if (
+        not isinstance(name, str)
+        or not _NAME.fullmatch(name)
+        or name.upper() == "HEAD"
+        or ".." in name
+    ):
         raise BadName(
             f"{name!r} is not a valid {kind} name: use letters, digits, '_', '-', '.', '/' "
             "(not HEAD, up to 100 characters)"

@@ -28,13 +28,13 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import errno
 import getpass
 import json
 import os
 import posixpath
 import re
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -42,14 +42,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
-import zstandard
-
-from . import signing
+from . import leases, signing, trust
 from .errors import (
     AmbiguousRef,
     BadInput,
+    BadManifest,
     BadName,
     CorruptObject,
+    DamagedStore,
     MissingObject,
     MlvcError,
     RemoteFailed,
@@ -57,7 +57,16 @@ from .errors import (
     UnknownRemote,
 )
 from .maintenance import insert_snapshot_from_manifest, manifest_objects
-from .objects import RAW, ZSTD, ObjectStore, hash_bytes
+from .manifest import object_sizes, parse_manifest, validate_entry
+from .objects import (
+    MAX_MANIFEST,
+    MAX_OBJECT,
+    ObjectStore,
+    check_oid,
+    decode,
+    open_regular,
+    verify_stored,
+)
 from .refs import DEFAULT_BRANCH, check_name, is_id_prefix
 
 if TYPE_CHECKING:
@@ -72,8 +81,13 @@ WORKERS = 8
 
 Progress = Callable[[int, int], None]
 
+#: The largest entry file read: a real one is a few hundred bytes.
+MAX_ENTRY = 1 << 20
+#: The largest MLVC-REMOTE marker read.
+MAX_MARKER = 4096
+
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,49}$")
-_ENTRY = re.compile(r"^([0-9a-f]{64})\.([0-9a-f]{16}|unsigned)\.json$")
+_ENTRY = re.compile(r"([0-9a-f]{64})\.([0-9a-f]{16}|unsigned)\.json")
 # Stores where a PUT appears whole or not at all; elsewhere (folders, SFTP, SMB) a
 # file is written aside and renamed, so a name never holds half an object.
 _ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "memory"}
@@ -91,27 +105,6 @@ _SECRET_OPTIONS = {
     "client_secret",
     "connection_string",
 }
-_dctx = threading.local()
-
-
-def decode(oid: str, raw: bytes, what: str = "object") -> bytes:
-    """The content of the stored bytes ``raw`` (header + payload), checked against ``oid``."""
-    header, body = raw[:1], raw[1:]
-    if header == RAW:
-        data = body
-    elif header == ZSTD:
-        d = getattr(_dctx, "d", None)
-        if d is None:
-            d = _dctx.d = zstandard.ZstdDecompressor()
-        try:
-            data = d.decompress(body)
-        except zstandard.ZstdError:
-            raise CorruptObject(f"{what} is corrupt: object {oid[:12]} cannot be decoded")
-    else:
-        raise CorruptObject(f"{what} is corrupt: object {oid[:12]} cannot be decoded")
-    if hash_bytes(data) != oid:
-        raise CorruptObject(f"{what} is corrupt: object {oid[:12]} does not match its hash")
-    return data
 
 
 # -- the object layer: one interface, a local and a remote implementation ----------------
@@ -125,10 +118,13 @@ class ObjectLayer(Protocol):
         """Which of ``oids`` are stored here, with their stored size."""
         ...
 
-    def read_raw(self, oid: str) -> bytes: ...
+    def read_raw(self, oid: str, limit: int = MAX_OBJECT) -> bytes:
+        """The stored bytes of ``oid``: at most ``limit + 2`` of them, enough for
+        ``decode`` to tell an object that holds more than ``limit`` bytes."""
+        ...
 
-    def write_raw(self, oid: str, raw: bytes, data: bytes | None = None) -> None:
-        """Store ``raw``; ``data`` is its verified content when the caller has it."""
+    def write_raw(self, oid: str, raw: bytes) -> None:
+        """Store ``raw``, which the caller has verified (``verify_stored``)."""
         ...
 
 
@@ -142,19 +138,14 @@ class LocalObjects:
         # ``has`` refreshes the mtime: a concurrent gc spares what a pull is about to name.
         return {oid: self.store.size_on_disk(oid) for oid in oids if self.store.has(oid)}
 
-    def read_raw(self, oid: str) -> bytes:
-        try:
-            return self.store.path(oid).read_bytes()
-        except FileNotFoundError:
-            raise MissingObject(f"object {oid[:12]} is missing from the store")
+    def read_raw(self, oid: str, limit: int = MAX_OBJECT) -> bytes:
+        return self.store.read_raw(oid, limit=limit)
 
-    def write_raw(self, oid: str, raw: bytes, data: bytes | None = None) -> None:
-        if data is None:
-            data = decode(oid, raw)
+    def write_raw(self, oid: str, raw: bytes) -> None:
         # One batch per object: each becomes visible as soon as it is durable, so an
         # interrupted pull keeps what it finished.
         with self.store.batch() as batch:
-            batch.put(data, compress=raw[:1] == ZSTD)
+            batch.put_stored(oid, raw)
             batch.flush()
 
 
@@ -204,26 +195,21 @@ class RemoteSnapshot:
         return out
 
     @classmethod
-    def from_entry(cls, sid: str, entry: Any) -> RemoteSnapshot | None:
-        """The snapshot an entry file describes, or None if the file is not a valid entry."""
-        if not isinstance(entry, dict) or entry.get("id") != sid:
-            return None
-        try:
-            parents = [str(p) for p in entry.get("parents") or []]
-            return cls(
-                id=sid,
-                notebook=str(entry.get("notebook") or ""),
-                created_at=float(entry.get("created_at") or 0.0),
-                branch=entry.get("branch") or None,
-                message=str(entry.get("message") or ""),
-                parents=parents,
-                auto=bool(entry.get("auto")),
-                n_variables=int(entry.get("n_variables") or 0),
-                nbytes=int(entry.get("nbytes") or 0),
-                metrics={str(k): float(v) for k, v in (entry.get("metrics") or {}).items()},
-            )
-        except (TypeError, ValueError, AttributeError):
-            return None
+    def from_entry(cls, sid: str, entry: Any) -> RemoteSnapshot:
+        """The snapshot an entry file describes; ``BadManifest`` if it is no valid entry."""
+        e = validate_entry(sid, entry)
+        return cls(
+            id=sid,
+            notebook=e["notebook"],
+            created_at=float(e["created_at"]),
+            branch=e["branch"] or None,
+            message=e["message"],
+            parents=list(e["parents"]),
+            auto=e["auto"],
+            n_variables=e["n_variables"],
+            nbytes=e["nbytes"],
+            metrics={k: float(v) for k, v in e["metrics"].items()},
+        )
 
 
 @dataclass
@@ -238,6 +224,9 @@ class TransferReport:
     objects_present: int = 0
     untrusted: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
+    #: Snapshots refused, each with its one-line reason: a damaged or malformed
+    #: manifest, entry or object, or a rejected ancestor.
+    rejected: dict[str, str] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)
     detached: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -284,6 +273,12 @@ class TransferReport:
                 )
         if self.incomplete:
             text += f" {len(self.incomplete)} skipped: their objects are missing on the remote."
+        if self.rejected:
+            n = len(self.rejected)
+            text += (
+                f" {n} rejected as damaged or malformed"
+                f" ({next(iter(self.rejected.values()))}{'; ...' if n > 1 else ''})."
+            )
         return text
 
 
@@ -303,6 +298,8 @@ class Remote:
         self.url = url
         self.options = dict(options or {})
         self.workers = WORKERS
+        #: Snapshots the last ``snapshots()`` left out, with the reason (see there).
+        self.rejected: dict[str, str] = {}
         self._fs: Any = None
         self._root = ""
 
@@ -328,6 +325,8 @@ class Remote:
         return posixpath.join(self._root, *parts)
 
     def object_path(self, oid: str) -> str:
+        """Where ``oid`` lives; ``BadObjectId`` if it is not an object id."""
+        check_oid(oid)
         return self.path("objects", oid[:2], oid[2:])
 
     @contextlib.contextmanager
@@ -393,7 +392,7 @@ class Remote:
     def sizes(self, oids: Iterable[str]) -> dict[str, int]:
         """Listed a prefix folder at a time (one request per 1000 objects), not one
         request per object."""
-        wanted = set(oids)
+        wanted = {check_oid(oid) for oid in oids}
         if not wanted:
             return {}
         existing = {posixpath.basename(p.rstrip("/")) for p in self._ls(self.path("objects"))}
@@ -404,7 +403,7 @@ class Remote:
             for info in self._ls(self.path("objects", prefix), detail=True):
                 oid = prefix + posixpath.basename(info["name"].rstrip("/"))
                 if oid in wanted:
-                    out[oid] = int(info.get("size") or 0)
+                    out[oid] = max(0, int(info.get("size") or 0))
             return out
 
         found: dict[str, int] = {}
@@ -413,13 +412,30 @@ class Remote:
                 found.update(part)
         return found
 
-    def read_raw(self, oid: str) -> bytes:
+    def read_raw(self, oid: str, limit: int = MAX_OBJECT) -> bytes:
+        path = self.object_path(oid)
+        if self._local():
+            data = self._read_local(path, limit + 2)
+            if isinstance(data, FileNotFoundError):
+                raise MissingObject(f"object {oid[:12]} is missing on remote {self.name}")
+            if data is None:
+                raise CorruptObject(
+                    f"object {oid[:12]} on remote {self.name} is corrupt: it is not a regular file"
+                )
+            return data
+        # A range, not the whole file: a remote file may be any size.
         try:
-            return self.fs.cat_file(self.object_path(oid))
+            return self.fs.cat_file(path, start=0, end=limit + 2)
         except FileNotFoundError:
             raise MissingObject(f"object {oid[:12]} is missing on remote {self.name}")
+        except OSError as exc:
+            # S3 answers a range of an empty file with 416, which s3fs raises as EINVAL:
+            # the object is empty, hence damaged, not the remote unreachable.
+            if exc.errno == errno.EINVAL:
+                return b""
+            raise
 
-    def write_raw(self, oid: str, raw: bytes, data: bytes | None = None) -> None:
+    def write_raw(self, oid: str, raw: bytes) -> None:
         self._write(self.object_path(oid), raw)
 
     # -- format marker and entries ----------------------------------------------------
@@ -428,57 +444,138 @@ class Remote:
         """Whether the remote holds a store (creating the marker if ``create``)."""
         path = self.path(MARKER)
         try:
-            marker = json.loads(self.fs.cat_file(path))
+            marker = json.loads(self.fs.cat_file(path, start=0, end=MAX_MARKER))
         except FileNotFoundError:
             if create:
                 self._write(path, json.dumps({"format": REMOTE_FORMAT}).encode())
                 return True
             return False
-        except ValueError:
+        except (ValueError, RecursionError):
+            marker = None
+        except OSError as exc:
+            # An empty file on S3: see ``read_raw``.
+            if exc.errno != errno.EINVAL:
+                raise
+            marker = None
+        if not isinstance(marker, dict) or type(marker.get("format", 0)) is not int:
             raise RemoteFailed(f"remote {self.name} ({self.url}) has a damaged {MARKER} file")
-        if int(marker.get("format", 0)) > REMOTE_FORMAT:
+        if marker.get("format", 0) > REMOTE_FORMAT:
             raise RemoteFailed(
                 f"remote {self.name} was written by a newer jupyter_mlvc "
                 f"(format {marker.get('format')}); upgrade to use it"
             )
         return True
 
-    def entry_names(self) -> dict[str, set[str]]:
-        """``{snapshot id: {signer key id or "unsigned"}}`` from one listing."""
-        out: dict[str, set[str]] = {}
-        for p in self._ls(self.path("snapshots")):
-            m = _ENTRY.match(posixpath.basename(p.rstrip("/")))
+    def entry_sizes(self) -> dict[str, dict[str, int | None]]:
+        """``{snapshot id: {signer key id or "unsigned": size of its entry}}`` from one
+        listing (a size is None where the listing gives none)."""
+        out: dict[str, dict[str, int | None]] = {}
+        for info in self._ls(self.path("snapshots"), detail=True):
+            m = _ENTRY.fullmatch(posixpath.basename(info["name"].rstrip("/")))
             if m:
-                out.setdefault(m.group(1), set()).add(m.group(2))
+                size = info.get("size")
+                out.setdefault(m.group(1), {})[m.group(2)] = size if type(size) is int else None
         return out
 
+    def entry_names(self) -> dict[str, set[str]]:
+        """``{snapshot id: {signer key id or "unsigned"}}`` from one listing."""
+        return {sid: set(kids) for sid, kids in self.entry_sizes().items()}
+
     def snapshots(self) -> dict[str, RemoteSnapshot]:
-        """Every snapshot the remote lists, its entries merged."""
-        names = self.entry_names()
-        paths = [
-            self.path("snapshots", f"{sid}.{kid}.json")
-            for sid, kids in names.items()
-            for kid in kids
-        ]
-        contents = self.fs.cat(paths, on_error="omit") if paths else {}
-        by_name = {posixpath.basename(p): v for p, v in contents.items()}
+        """Every snapshot the remote lists, its entries merged.
+
+        Entries are what anyone with write access made: one that is too large, does
+        not parse or is not a valid entry is not read as a snapshot, and ``rejected``
+        maps each snapshot left out that way to the one-line reason. A signature
+        that is not well-formed is dropped: the snapshot stays unverified.
+        """
+        self.rejected = {}
+        problems: dict[str, str] = {}
+        wanted: list[tuple[str, str]] = []
+        for sid, kids in self.entry_sizes().items():
+            for kid, size in sorted(kids.items()):
+                if size is not None and size > MAX_ENTRY:
+                    problems.setdefault(
+                        sid,
+                        f"snapshot {sid[:8]}: its entry on {self.name} holds {size} bytes, "
+                        f"more than the {MAX_ENTRY} an entry may hold",
+                    )
+                elif size == 0:
+                    problems.setdefault(
+                        sid, f"snapshot {sid[:8]}: its entry on {self.name} is empty"
+                    )
+                else:
+                    wanted.append((sid, kid))
+        contents = self._read_entries(wanted)
         out: dict[str, RemoteSnapshot] = {}
-        for sid, kids in names.items():
-            for kid in sorted(kids):
-                data = by_name.get(f"{sid}.{kid}.json")
+        for sid, kid in wanted:
+            if (sid, kid) not in contents:
+                continue
+            data = contents[(sid, kid)]
+            try:
+                if data is None:
+                    raise BadManifest(f"snapshot {sid[:8]}: its entry is not a regular file")
+                if len(data) > MAX_ENTRY:
+                    raise BadManifest(
+                        f"snapshot {sid[:8]}: its entry holds more than the {MAX_ENTRY} "
+                        "bytes an entry may hold"
+                    )
+                if not data:
+                    raise BadManifest(f"snapshot {sid[:8]}: its entry is empty")
                 try:
-                    entry = json.loads(data) if data is not None else None
-                except ValueError:
-                    entry = None
-                snap = out.get(sid) or RemoteSnapshot.from_entry(sid, entry)
-                if snap is None or not isinstance(entry, dict):
-                    continue
-                out[sid] = snap
-                if kid != UNSIGNED and isinstance(entry.get("signature"), str):
-                    snap.signatures[kid] = entry["signature"]
-                if entry.get("pushed_by") and entry["pushed_by"] not in snap.pushed_by:
-                    snap.pushed_by.append(str(entry["pushed_by"]))
+                    entry = json.loads(data)
+                except (ValueError, RecursionError):
+                    raise BadManifest(f"snapshot {sid[:8]}: its entry does not parse")
+                snap = RemoteSnapshot.from_entry(sid, entry)
+            except BadManifest as exc:
+                problems.setdefault(sid, f"{exc} (on {self.name})")
+                continue
+            snap = out.setdefault(sid, snap)
+            if kid != UNSIGNED and signing.is_signature(entry.get("signature")):
+                snap.signatures[kid] = entry["signature"]
+            if entry["pushed_by"] and entry["pushed_by"] not in snap.pushed_by:
+                snap.pushed_by.append(entry["pushed_by"])
+        self.rejected = {sid: why for sid, why in problems.items() if sid not in out}
         return out
+
+    def _read_entries(self, names: list[tuple[str, str]]) -> dict[tuple[str, str], bytes | None]:
+        """The first ``MAX_ENTRY + 1`` bytes of each entry file (in parallel where the
+        filesystem can); None for one that is no regular file. An entry that vanished
+        since the listing is left out; any other error is raised."""
+        if not names:
+            return {}
+        paths = [self.path("snapshots", f"{sid}.{kid}.json") for sid, kid in names]
+        if self._local():
+            results: list[Any] = [self._read_local(p, MAX_ENTRY + 1) for p in paths]
+        else:
+            n = len(paths)
+            results = self.fs.cat_ranges(paths, [0] * n, [MAX_ENTRY + 1] * n, on_error="return")
+        out: dict[tuple[str, str], bytes | None] = {}
+        for key, data in zip(names, results):
+            if isinstance(data, FileNotFoundError):
+                continue
+            if isinstance(data, BaseException):
+                raise data
+            out[key] = None if data is None else bytes(data)
+        return out
+
+    def _local(self) -> bool:
+        protocols = self.fs.protocol
+        protocols = (protocols,) if isinstance(protocols, str) else protocols
+        return bool(set(protocols) & {"file", "local"})
+
+    @staticmethod
+    def _read_local(path: str, size: int) -> bytes | FileNotFoundError | None:
+        """At most ``size`` bytes of a file of a folder remote; None if it is no regular
+        file: a symlink planted there must not make a pull read a file elsewhere."""
+        try:
+            f = open_regular(path)
+        except FileNotFoundError as exc:
+            return exc
+        if f is None:
+            return None
+        with f:
+            return f.read(size)
 
     def put_entry(self, entry: dict[str, Any]) -> int:
         data = json.dumps(entry, sort_keys=True, indent=1).encode()
@@ -503,32 +600,50 @@ def transfer(
     progress: Progress | None = None,
     workers: int = WORKERS,
     verb: str = "transfer",
+    limits: dict[str, int] | None = None,
+    damaged: dict[str, CorruptObject] | None = None,
 ) -> tuple[int, int]:
     """Copy ``oids`` from ``source`` to ``target`` in parallel, each checked against its
     hash first. Returns ``(objects, bytes)`` copied. On an error, the objects already
-    copied stay (a rerun skips them) and ``RemoteFailed`` says how far it got."""
+    copied stay (a rerun skips them) and ``RemoteFailed`` says how far it got.
+
+    ``limits`` bounds the bytes each object may hold (``MAX_OBJECT`` for the others):
+    one stored or inflating larger is corrupt. Given ``damaged``, a corrupt object
+    does not stop the others: it is left out and ``damaged`` maps it to the error."""
+    limits = limits or {}
     total = sum(sizes.get(o, 0) for o in oids)
     done = count = 0
     if progress is not None:
         progress(0, total)
 
     def one(oid: str) -> int:
-        raw = source.read_raw(oid)
-        data = decode(oid, raw)
-        target.write_raw(oid, raw, data)
+        limit = limits.get(oid, MAX_OBJECT)
+        # A stored object is at most its content and a header byte.
+        if sizes.get(oid, 0) > limit + 1:
+            raise CorruptObject(
+                f"an object is corrupt: object {oid[:12]} is stored as {sizes[oid]} bytes, "
+                f"more than the {limit} it may hold"
+            )
+        raw = source.read_raw(oid, limit)
+        verify_stored(oid, raw, "an object", limit)
+        target.write_raw(oid, raw)
         return len(raw)
 
     pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="mlvc-transfer")
     try:
-        futures = [pool.submit(one, oid) for oid in oids]
+        futures = {pool.submit(one, oid): oid for oid in oids}
+        counted = set()
         for fut in as_completed(futures):
             exc = fut.exception()
+            if isinstance(exc, CorruptObject) and damaged is not None:
+                damaged[futures[fut]] = exc
+                continue
             if exc is not None:
                 for f in futures:
                     f.cancel()
                 # Let the transfers in flight finish, so the count below is what was copied.
                 for f in futures:
-                    if not f.cancelled() and f.exception() is None:
+                    if f not in counted and not f.cancelled() and f.exception() is None:
                         count += 1
                         done += f.result()
                 if isinstance(exc, MlvcError) and not isinstance(exc, RemoteFailed):
@@ -537,6 +652,7 @@ def transfer(
                     f"{verb} stopped after {count} of {len(oids)} objects ({_human(done)}): "
                     f"{_one_line(exc)}; run it again to resume (what was copied is kept)"
                 ) from exc
+            counted.add(fut)
             count += 1
             done += fut.result()
             if progress is not None:
@@ -745,6 +861,7 @@ def push(
         _closure(tips, parents, set(rows)), parents, {s: r["created_at"] for s, r in rows.items()}
     )
     my_kid = signing.key_id(repo.key)
+    ring = trust.keyring(repo.key)
     remote.workers = workers
     with remote.errors("cannot push to"):
         remote.refresh()
@@ -771,7 +888,8 @@ def push(
         pushed_at = time.time()
         for sid in ids:
             row = rows[sid]
-            signed = signing.verify(repo.key, sid, row["signature"])
+            # What this user trusts goes up signed with their key: they vouch for it.
+            signed = trust.is_trusted(repo.index, sid, ring)
             kid = my_kid if signed else UNSIGNED
             have = on_remote.get(sid, set())
             if kid in have or (have and not signed):
@@ -795,7 +913,7 @@ def push(
                         )
                     },
                     "key_id": kid,
-                    "signature": row["signature"] if signed else None,
+                    "signature": signing.sign(repo.key, sid) if signed else None,
                     "pushed_by": _user(),
                     "pushed_at": pushed_at,
                 }
@@ -852,22 +970,6 @@ def _pull_tips(
     return tips
 
 
-def _signing_keys(repo: Repo) -> dict[str, tuple[str, bytes]]:
-    keys = signing.trusted_keys()
-    keys[signing.key_id(repo.key)] = ("you", repo.key)
-    return keys
-
-
-def _accepted(
-    sid: str, signatures: dict[str, str], keys: dict[str, tuple[str, bytes]]
-) -> str | None:
-    """The name of a key that signed ``sid``, if any of its signatures verifies."""
-    for kid, sig in signatures.items():
-        if kid in keys and signing.verify(keys[kid][1], sid, sig):
-            return keys[kid][0]
-    return None
-
-
 def pull(
     repo: Repo,
     remote: Remote,
@@ -880,6 +982,31 @@ def pull(
 ) -> TransferReport:
     """Download the snapshots ``refs`` name on the remote (default: the current branch;
     everything into a store with no snapshots yet), with their ancestors."""
+    repo.index.require_writable()
+    # The lease keeps a concurrent gc from taking what the pull stores (or finds stored)
+    # before its index rows name it, however long the transfer takes.
+    with leases.hold(repo.path):
+        return _pull(
+            repo,
+            remote,
+            refs,
+            all=all,
+            notebook_path=notebook_path,
+            progress=progress,
+            workers=workers,
+        )
+
+
+def _pull(
+    repo: Repo,
+    remote: Remote,
+    refs: Iterable[str] | None,
+    *,
+    all: bool,
+    notebook_path: Any,
+    progress: Progress | None,
+    workers: int,
+) -> TransferReport:
     started = time.perf_counter()
     refs = [refs] if isinstance(refs, str) else list(refs or [])
     report = TransferReport("pull", remote.name)
@@ -895,12 +1022,17 @@ def pull(
         wanted = _closure(tips, parents, set(snaps))
         have_local = {r["id"] for r in repo.index.rows("select id from snapshots")}
         todo = [s for s in wanted if s not in have_local]
+        rejected: dict[str, DamagedStore] = {
+            sid: BadManifest(why) for sid, why in remote.rejected.items() if sid not in have_local
+        }
 
-        def fetch_manifest(sid: str) -> tuple[str, bytes | None]:
+        def fetch_manifest(sid: str) -> tuple[str, bytes | CorruptObject | None]:
             try:
-                return sid, remote.read_raw(sid)
+                return sid, remote.read_raw(sid, MAX_MANIFEST)
             except MissingObject:
                 return sid, None
+            except CorruptObject as exc:
+                return sid, exc
 
         manifests: dict[str, tuple[bytes, bytes, dict[str, Any]]] = {}
         with ThreadPoolExecutor(workers, thread_name_prefix="mlvc-manifest") as pool:
@@ -908,16 +1040,15 @@ def pull(
                 if raw is None:
                     report.incomplete.append(sid)
                     continue
-                data = decode(sid, raw, f"the manifest of snapshot {sid[:8]} on {remote.name}")
+                if isinstance(raw, CorruptObject):
+                    rejected[sid] = raw
+                    continue
                 try:
-                    manifest = json.loads(data)
-                except ValueError:
-                    manifest = None
-                if not _is_manifest(manifest):
-                    raise CorruptObject(
-                        f"snapshot {sid[:8]} on {remote.name} is damaged: its manifest does not parse"
-                    )
-                manifests[sid] = (raw, data, manifest)
+                    data = decode(sid, raw, f"snapshot {sid[:8]}: its manifest", MAX_MANIFEST)
+                    manifests[sid] = (raw, data, parse_manifest(sid, data))
+                except DamagedStore as exc:
+                    rejected[sid] = exc
+        _reject_descendants(manifests, rejected)
         needs = {sid: manifest_objects(m) for sid, (_, _, m) in manifests.items()}
         needed = list(dict.fromkeys(oid for oids in needs.values() for oid in oids))
         here = local.sizes(needed)
@@ -927,7 +1058,12 @@ def pull(
             if any(o not in here and o not in there for o in oids):
                 report.incomplete.append(sid)
                 del manifests[sid]
+        limits: dict[str, int] = {}
+        for _, _, m in manifests.values():
+            for oid, size in object_sizes(m).items():
+                limits[oid] = max(limits.get(oid, 0), size)
         fetch = list(dict.fromkeys(o for sid in manifests for o in needs[sid] if o not in here))
+        damaged: dict[str, CorruptObject] = {}
         report.objects_sent, report.bytes_sent = transfer(
             remote,
             local,
@@ -936,13 +1072,22 @@ def pull(
             progress=progress,
             workers=workers,
             verb=f"pull from {remote.name}",
+            limits=limits,
+            damaged=damaged,
         )
+        for sid in list(manifests):
+            bad = next((o for o in needs[sid] if o in damaged), None)
+            if bad is not None:
+                rejected[sid] = CorruptObject(f"snapshot {sid[:8]}: {damaged[bad]}")
+                del manifests[sid]
+        _reject_descendants(manifests, rejected)
+    report.rejected = {sid: _reason(sid, exc) for sid, exc in rejected.items()}
     # Objects are in; now the manifests, then the index rows in one transaction.
-    for sid, (raw, data, _) in manifests.items():
-        local.write_raw(sid, raw, data)
+    for sid, (raw, _, _) in manifests.items():
+        local.write_raw(sid, raw)
         report.objects_sent += 1
         report.bytes_sent += len(raw)
-    keys = _signing_keys(repo)
+    ring = trust.keyring(repo.key)
     # Ordered by the manifests' parents (verified), not the entries' (only listed).
     order = _in_order(
         manifests,
@@ -951,11 +1096,16 @@ def pull(
     )
     with repo.index.write() as db:
         for sid in order:
-            trusted = _accepted(sid, snaps[sid].signatures, keys) is not None
-            try:
-                insert_snapshot_from_manifest(
-                    db, sid, manifests[sid][2], signing.sign(repo.key, sid) if trusted else None
+            trusted = ring.signer(sid, snaps[sid].signatures.items()) is not None
+            gone = leases.missing(repo.objects, [sid, *manifest_objects(manifests[sid][2])])
+            if gone:
+                raise RemoteFailed(
+                    f"pull from {remote.name}: {len(gone)} objects of snapshot {sid[:8]} (first "
+                    f"{gone[0][:12]}) were removed from the store after they were copied; nothing "
+                    "was pulled; run it again"
                 )
+            try:
+                insert_snapshot_from_manifest(db, sid, manifests[sid][2])
             except (KeyError, TypeError, AttributeError, ValueError):
                 raise CorruptObject(
                     f"snapshot {sid[:8]} on {remote.name} is damaged: its manifest lacks what "
@@ -965,29 +1115,49 @@ def pull(
             if not trusted:
                 report.untrusted.append(sid)
         for sid in wanted:
+            if sid not in have_local and sid not in manifests:
+                continue
             snap = snaps[sid]
-            db.executemany(
-                "insert or replace into remote_signatures values (?, ?, ?)",
-                [(sid, kid, sig) for kid, sig in snap.signatures.items()],
-            )
-            if sid in have_local and _accepted(sid, snap.signatures, keys):
-                # A snapshot pulled before, now signed by a key this user trusts.
-                db.execute(
-                    "update snapshots set signature = ? where id = ? and (signature is null or signature != ?)",
-                    [signing.sign(repo.key, sid), sid, signing.sign(repo.key, sid)],
-                )
+            # Every signature of the entries is kept, whoever's key made it: a key
+            # trusted later (``trust --key``) accepts what it signed.
+            trust.record_signatures(db, repo.path, sid, snap.signatures)
+            if ring.signer(sid, snap.signatures.items()) is not None:
+                # Signed by a key this user accepts: signed with their own key too, so it
+                # stays trusted if that key is removed, and after a rebuilt index.
+                trust.add_signature(db, repo.path, sid, repo.key)
         _move_refs(db, repo, remote.name, {s: manifests[s][2] for s in order}, report)
     report.seconds = round(time.perf_counter() - started, 3)
+    refused = [s for s in todo if s in rejected]
+    if refused and not report.snapshots and set(todo) <= set(rejected) | set(report.incomplete):
+        # Nothing came of the pull but refusals: that is an error, not a report.
+        raise type(rejected[refused[0]])(
+            f"{report.rejected[refused[0]]}; nothing was pulled from {remote.name}"
+        )
     return report
 
 
-def _is_manifest(m: Any) -> bool:
-    return (
-        isinstance(m, dict)
-        and isinstance(m.get("units"), list)
-        and isinstance(m.get("variables"), dict)
-        and isinstance(m.get("parents", []), list)
-    )
+def _reason(sid: str, exc: BaseException) -> str:
+    """One line that names the snapshot."""
+    text = str(exc)
+    return text if text.startswith(f"snapshot {sid[:8]}") else f"snapshot {sid[:8]}: {text}"
+
+
+def _reject_descendants(
+    manifests: dict[str, tuple[bytes, bytes, dict[str, Any]]], rejected: dict[str, DamagedStore]
+) -> None:
+    """Move every snapshot with a rejected ancestor from ``manifests`` to ``rejected``:
+    its history could not be pulled whole."""
+    changed = True
+    while changed:
+        changed = False
+        for sid in list(manifests):
+            parent = next((p for p in manifests[sid][2]["parents"] if p in rejected), None)
+            if parent is not None:
+                rejected[sid] = BadManifest(
+                    f"snapshot {sid[:8]}: its parent {parent[:8]} was rejected"
+                )
+                del manifests[sid]
+                changed = True
 
 
 def _is_ancestor(db: Any, ancestor: str, sid: str) -> bool:
@@ -1068,22 +1238,31 @@ def _move_refs(
 
 
 def remote_snapshots(
-    repo: Repo, remote: Remote, notebook_path: Any = None, *, all: bool = False
+    repo: Repo,
+    remote: Remote,
+    notebook_path: Any = None,
+    *,
+    all: bool = False,
+    rejected: dict[str, str] | None = None,
 ) -> list[RemoteSnapshot]:
     """The snapshots on the remote, newest first: of this notebook (when one is known
-    and not ``all``) or all of them. Reads the entries only, no manifest."""
+    and not ``all``) or all of them. Reads the entries only, no manifest. ``rejected``
+    (when given) receives the snapshots whose entries are damaged or malformed, each
+    with its one-line reason."""
     with remote.errors("cannot list"):
         remote.refresh()
         snaps = remote.snapshots() if remote.check_format() else {}
+    if rejected is not None:
+        rejected.update(remote.rejected)
     if not all and (notebook_path is not None or repo.notebook_path is not None):
         nb = repo._scope(notebook_path)
         snaps = {s: e for s, e in snaps.items() if e.notebook == nb}
     local = {r["id"] for r in repo.index.rows("select id from snapshots")}
-    keys = _signing_keys(repo)
+    ring = trust.keyring(repo.key)
     out = sorted(snaps.values(), key=lambda e: (e.created_at, e.id), reverse=True)
     for e in out:
         e.local = e.id in local
-        e.trusted_by = _accepted(e.id, e.signatures, keys)
+        e.trusted_by = ring.signer(e.id, e.signatures.items())
     return out
 
 
@@ -1098,12 +1277,14 @@ def remote_log(
     sort: str | None = None,
 ):
     """``remote_snapshots`` as the DataFrame ``Repo.log`` returns (same columns).
-    ``sort`` orders by a column or metric: ``acc`` highest first, ``-loss`` lowest first."""
+    ``sort`` orders by a column or metric: ``acc`` highest first, ``-loss`` lowest first.
+    ``frame.attrs["rejected"]`` maps the snapshots left out as damaged to the reason."""
     import pandas as pd
 
+    rejected: dict[str, str] = {}
     snaps = [
         s
-        for s in remote_snapshots(repo, remote, notebook_path, all=all)
+        for s in remote_snapshots(repo, remote, notebook_path, all=all, rejected=rejected)
         if include_auto or not s.auto
     ]
     if limit is not None and not sort:
@@ -1124,6 +1305,7 @@ def remote_log(
     )
     for name in sorted({m for s in snaps for m in s.metrics}):
         df[name] = [s.metrics.get(name, float("nan")) for s in snaps]
+    df.attrs["rejected"] = rejected
     if sort:
         from .repo import sort_log
 
@@ -1160,25 +1342,21 @@ def trust_key(repo: Repo, path: str | os.PathLike, name: str | None = None) -> K
     except (ValueError, IsADirectoryError) as exc:
         raise BadInput(str(exc))
     result = KeyTrust(key_name, kid)
-    keys = _signing_keys(repo)
-    rows = repo.index.rows(
-        "select s.id, s.signature, r.key_id, r.signature as remote_signature"
-        " from remote_signatures r join snapshots s on s.id = r.snapshot"
-    )
+    ring = trust.keyring(repo.key)
+    # Accepted now: signed with the new key, and by no key accepted before it.
     accept = sorted(
         {
-            r["id"]
-            for r in rows
-            if not signing.verify(repo.key, r["id"], r["signature"])
-            and _accepted(r["id"], {r["key_id"]: r["remote_signature"]}, keys)
+            sid
+            for sid, sig in trust.signed_with(repo.index, kid)
+            if ring.signer(sid, [(kid, sig)]) is not None
+            and ring.signer(sid, [(k, v) for k, v in trust.signatures(repo.index, sid) if k != kid])
+            is None
         }
     )
     if accept:
         with repo.index.write() as db:
-            db.executemany(
-                "update snapshots set signature = ? where id = ?",
-                [(signing.sign(repo.key, s), s) for s in accept],
-            )
+            for sid in accept:
+                trust.add_signature(db, repo.path, sid, repo.key)
     result.accepted = accept
     return result
 

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from . import capture as capture_mod
-from . import pickling, signing
+from . import leases, pickling, signing, trust
 from .environment import environment
 from .errors import (
     AmbiguousRef,
@@ -50,6 +50,7 @@ from .errors import (
     DamagedStore,
     MlvcError,
     NoStore,
+    ReadOnlyStore,
     RestoreError,
     StoreExists,
     UnknownRef,
@@ -58,7 +59,17 @@ from .errors import (
     WriteFailed,
 )
 from .index import Index, dumps
-from .objects import CHUNK_SIZE, ObjectStore, compresses_well, hash_bytes
+from .maintenance import Rebuilt, manifest_objects
+from .manifest import parse_manifest
+from .objects import (
+    CHUNK_SIZE,
+    MAX_MANIFEST,
+    MAX_NOTEBOOK,
+    MAX_RNG,
+    ObjectStore,
+    compresses_well,
+    hash_bytes,
+)
 from .refs import DEFAULT_BRANCH, check_name, is_id_prefix, split_ref
 from .rng import capture_rng, dumps_rng, restore_rng
 from .snapshot import RestoreReport, Snapshot, Status, VariableInfo
@@ -215,7 +226,10 @@ class Repo:
             raise StoreExists(f"there is already a store in {root}")
         # Built aside, then renamed into place: a reader (another kernel, the server)
         # sees no store or a whole one, and of two processes creating it one wins.
-        staging = Path(tempfile.mkdtemp(prefix=".mlvc-new-", dir=root))
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=".mlvc-new-", dir=root))
+        except OSError as exc:
+            raise WriteFailed(f"cannot create a store in {root}: {exc.strerror or exc}") from None
         try:
             os.chmod(staging, 0o700)
             for sub in ("objects", "tmp"):
@@ -268,6 +282,12 @@ class Repo:
         if not (store / "objects").is_dir():
             raise DamagedStore(f"the store {store} has no objects/ folder")
         return cls(store, notebook_path)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the store cannot be written (a read-only filesystem or folder).
+        Listing, showing and restoring work; committing, trusting and maintenance do not."""
+        return self.index.read_only
 
     @property
     def key(self) -> bytes:
@@ -572,7 +592,10 @@ class Repo:
         started = time.perf_counter()
         created_at = time.time()
         env = environment()
-        with _write_errors(self.path), self.objects.batch() as batch:
+        self.index.require_writable()
+        # The lease keeps a concurrent gc from taking the objects stored (or found
+        # stored) before the index rows name them, however long the commit takes.
+        with _write_errors(self.path), leases.hold(self.path), self.objects.batch() as batch:
             units, var_hashes = self._serialize(captured, batch, progress)
             var_entries = {
                 name: {
@@ -617,6 +640,16 @@ class Repo:
                 }
                 sid = batch.put(dumps(manifest).encode(), compress=True)
                 batch.flush()
+                gone = leases.missing(self.objects, [sid, *manifest_objects(manifest)])
+                if gone:
+                    raise WriteFailed(
+                        f"nothing was committed: {len(gone)} of the snapshot's objects (first "
+                        f"{gone[0][:12]}) were removed from the store while it was written; "
+                        "commit again"
+                    )
+                # The signature's file goes before the index rows, like the objects: a
+                # rebuilt index finds it (``trust``).
+                trust.add_signature(db, self.path, sid, self.key)
                 parent_hashes = {}
                 if parent:
                     parent_hashes = dict(
@@ -626,8 +659,8 @@ class Repo:
                     )
                 db.execute(
                     "insert into snapshots (id, notebook, message, created_at, branch, n_variables, nbytes,"
-                    " bytes_written, auto, has_notebook, notebook_source, signature, environment, notebook_object)"
-                    " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " bytes_written, auto, has_notebook, notebook_source, environment, notebook_object)"
+                    " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         sid,
                         nb,
@@ -640,7 +673,6 @@ class Repo:
                         int(auto),
                         int(nb_oid is not None),
                         manifest["notebook_source"],
-                        signing.sign(self.key, sid),
                         dumps(env),
                         nb_oid,
                     ],
@@ -789,7 +821,12 @@ class Repo:
             raise UnknownRef(f"no snapshot {sid[:12]}")
         return row
 
-    def _snapshot(self, row: dict[str, Any], with_variables: bool = False) -> Snapshot:
+    def _snapshot(
+        self,
+        row: dict[str, Any],
+        with_variables: bool = False,
+        ring: trust.Keyring | None = None,
+    ) -> Snapshot:
         sid = row["id"]
         parents = [
             r["parent"]
@@ -822,7 +859,7 @@ class Repo:
             auto=bool(row["auto"]),
             has_notebook=bool(row["has_notebook"]),
             notebook_source=row["notebook_source"],
-            trusted=signing.verify(self.key, sid, row["signature"]),
+            trusted=trust.is_trusted(self.index, sid, ring or trust.keyring(self.key)),
         )
         if with_variables:
             snap.environment = json.loads(row["environment"] or "{}")
@@ -871,7 +908,8 @@ class Repo:
         if limit is not None:
             sql += f" limit {int(limit)} offset {max(int(offset), 0)}"
         rows = self.index.rows(sql, params)
-        return [self._snapshot(r) for r in rows], total
+        ring = trust.keyring(self.key)
+        return [self._snapshot(r, ring=ring) for r in rows], total
 
     def _filters(self, notebook_path, search, branch, include_auto, all_):
         clauses, params = [], []
@@ -956,11 +994,9 @@ class Repo:
         return df
 
     def _manifest(self, sid: str) -> dict[str, Any]:
-        data = self.objects.get(sid, what=f"the manifest of snapshot {sid[:8]}")
-        try:
-            return json.loads(data)
-        except ValueError:
-            raise DamagedStore(f"the manifest of snapshot {sid[:8]} does not parse")
+        """The manifest of ``sid``, validated: the store may be a copy of someone else's."""
+        data = self.objects.get(sid, f"the manifest of snapshot {sid[:8]}", MAX_MANIFEST)
+        return parse_manifest(sid, data)
 
     def notebook(self, ref: str = "HEAD", notebook_path: Any = None):
         """The notebook stored with a snapshot (nbformat), or None. Needs no trust: it is data."""
@@ -970,23 +1006,27 @@ class Repo:
         row = self._row(sid)
         if not row["notebook_object"]:
             return None
-        data = self.objects.get(row["notebook_object"], what=f"the notebook of snapshot {sid[:8]}")
+        data = self.objects.get(
+            row["notebook_object"], f"the notebook of snapshot {sid[:8]}", MAX_NOTEBOOK
+        )
         return nbformat.from_dict(json.loads(data))
 
     # -- trust -----------------------------------------------------------------
 
     def _check_trust(self, sid: str) -> None:
-        row = self._row(sid)
-        if not signing.verify(self.key, sid, row["signature"]):
+        self._row(sid)
+        if not trust.is_trusted(self.index, sid, trust.keyring(self.key)):
             raise Untrusted(
-                f"snapshot {sid[:8]} is not signed with your key (a store from someone else, or one that was "
-                f"changed); its pickles could run code. Inspect it, then trust it: %mlvc trust {sid[:8]}"
+                f"snapshot {sid[:8]} is not signed with your key or a key you trust (a store from "
+                "someone else, or one that was changed); its pickles could run code. Inspect it, "
+                f"then trust it: %mlvc trust {sid[:8]}"
             )
 
     def trust(self, ref: str | None = None, notebook_path: Any = None) -> List[str]:
         """Sign snapshots with this user's key, so that they can be restored.
 
-        ``ref`` None trusts every snapshot in the store. Returns the ids signed.
+        ``ref`` None trusts every snapshot in the store. Returns the ids signed. The
+        signature is added beside those of other keys: it takes no one else's trust away.
         """
         if ref is None:
             ids = [r["id"] for r in self.index.rows("select id from snapshots")]
@@ -994,11 +1034,9 @@ class Repo:
             ids = [self.resolve(ref, notebook_path)]
         for sid in ids:
             self._manifest(sid)  # the manifest must still match its id
-        with self.index.write() as db:
-            db.executemany(
-                "update snapshots set signature = ? where id = ?",
-                [(signing.sign(self.key, s), s) for s in ids],
-            )
+        with _write_errors(self.path, "nothing was trusted"), self.index.write() as db:
+            for sid in ids:
+                trust.add_signature(db, self.path, sid, self.key)
         return ids
 
     # -- restore ---------------------------------------------------------------
@@ -1041,7 +1079,9 @@ class Repo:
             planned: List[tuple[dict[str, Any], List[Future], List[Any], List[Future]]] = []
             for unit in units:
                 what = _describe_names(unit["names"])
-                streams = [pool.submit(self.objects.get, oid, what) for oid in unit["stream"]]
+                streams = [
+                    pool.submit(self.objects.get, oid, what, CHUNK_SIZE) for oid in unit["stream"]
+                ]
                 buffers: List[Any] = []
                 jobs: List[Future] = []
                 for b in unit["buffers"]:
@@ -1172,6 +1212,11 @@ class Repo:
         differs from HEAD, so the restore can be undone. Then only the variables
         that differ are read. A full restore also removes variables the snapshot
         does not have and moves the notebook's HEAD to the snapshot.
+
+        A read-only store cannot take that safety snapshot: the restore is then
+        refused (``ReadOnlyStore``) before anything changes, since it would replace
+        state that exists nowhere else; ``save=False`` restores anyway. HEAD cannot
+        move there either, which the report's ``errors`` say under ``"(HEAD)"``.
         """
         started = time.perf_counter()
         if isinstance(names, str):
@@ -1190,6 +1235,12 @@ class Repo:
             if captured.variables or captured.skipped:
                 head = self._head_id(nb)
                 if head is None or not self._status_of(captured, head, current_hashes).clean:
+                    if self.index.read_only:
+                        raise ReadOnlyStore(
+                            f"the store {self.path} is read-only, so the current state cannot be "
+                            f"saved before checking out {sid[:8]}; nothing was changed. To load it "
+                            "anyway, without a way back: %mlvc checkout --no-save (save=False)"
+                        )
                     saved = self._commit_captured(
                         captured,
                         f"auto: before checkout of {sid[:8]}",
@@ -1213,14 +1264,16 @@ class Repo:
             if rng and manifest.get("rng"):
                 try:
                     rng_restored = restore_rng(
-                        self.objects.get(manifest["rng"], what="the random state")
+                        self.objects.get(manifest["rng"], "the random state", MAX_RNG)
                     )
                 except Exception as exc:
                     errors["(random state)"] = (
                         str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                     )
         namespace.update(values)
-        if names is None and not [n for n in errors if not n.startswith("(")]:
+        if names is None and self.index.read_only:
+            errors["(HEAD)"] = f"HEAD stays where it was: the store {self.path} is read-only"
+        elif names is None and not [n for n in errors if not n.startswith("(")]:
             with self.index.write() as db:
                 tip = db.execute(
                     "select name from refs where notebook = ? and kind = 'branch' and target = ? order by name",
@@ -1344,12 +1397,14 @@ class Repo:
 
         return gc(self, dry_run=dry_run, grace_seconds=grace_seconds)
 
-    def rebuild_index(self) -> int:
-        """Recover a lost or damaged index from the manifests; returns snapshots recovered.
-        Recovered snapshots must be trusted again before they restore."""
+    def rebuild_index(self, rejected: dict[str, str] | None = None) -> Rebuilt:
+        """Recover a lost or damaged index from the manifests. Returns a ``Rebuilt``: the
+        snapshots recovered, and those no key you accept vouches for (they must be
+        trusted before they restore); the others restore as before. Manifests that do
+        not validate are left out, each with its reason in ``rejected`` if given."""
         from .maintenance import rebuild_index
 
-        return rebuild_index(self)
+        return rebuild_index(self, rejected)
 
     # -- remotes: sharing snapshots (see jupyter_mlvc/remote.py and docs/remotes.md) ----
 
@@ -1489,7 +1544,7 @@ def _address(view: memoryview) -> int:
 
 
 @contextlib.contextmanager
-def _write_errors(store: Path):
+def _write_errors(store: Path, outcome: str = "nothing was committed"):
     """A failed write (disk full, I/O error, read-only store) becomes one clear line.
     The write batch and the index transaction have already undone their part."""
     try:
@@ -1497,13 +1552,9 @@ def _write_errors(store: Path):
     except OSError as exc:
         what = exc.strerror or str(exc)
         code = f" ({errno.errorcode.get(exc.errno, exc.errno)})" if exc.errno else ""
-        raise WriteFailed(
-            f"nothing was committed: cannot write to the store {store}: {what}{code}"
-        ) from exc
+        raise WriteFailed(f"{outcome}: cannot write to the store {store}: {what}{code}") from exc
     except sqlite3.OperationalError as exc:
-        raise WriteFailed(
-            f"nothing was committed: cannot write the index of {store}: {exc}"
-        ) from exc
+        raise WriteFailed(f"{outcome}: cannot write the index of {store}: {exc}") from exc
 
 
 def _buffer(nbytes: int) -> Any:

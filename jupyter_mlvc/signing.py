@@ -11,12 +11,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import stat
 import warnings
 from pathlib import Path
 
 KEY_BYTES = 32
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+_KEY_ID = re.compile(r"[0-9a-f]{16}")
 
 
 def key_path() -> Path:
@@ -76,8 +79,16 @@ def sign(key: bytes, snapshot_id: str) -> str:
     return hmac.new(key, snapshot_id.encode(), hashlib.sha256).hexdigest()
 
 
-def verify(key: bytes, snapshot_id: str, signature: str | None) -> bool:
-    if not signature:
+def is_signature(value: object) -> bool:
+    """Whether ``value`` has the form of a signature (64 lowercase hex digits)."""
+    return isinstance(value, str) and _SIGNATURE.fullmatch(value) is not None
+
+
+def verify(key: bytes, snapshot_id: str, signature: object) -> bool:
+    """Whether ``signature`` is ``sign(key, snapshot_id)``. Signatures come from stores
+    and remotes, which anyone may have written: anything that is not a well-formed
+    signature is simply unverified, never an error."""
+    if not isinstance(signature, str) or not is_signature(signature):
         return False
     return hmac.compare_digest(sign(key, snapshot_id), signature)
 
@@ -92,6 +103,11 @@ def verify(key: bytes, snapshot_id: str, signature: str | None) -> bool:
 def key_id(key: bytes) -> str:
     """A short public name of a key: a hash of it, which does not reveal the key."""
     return hashlib.sha256(b"jupyter_mlvc key id\0" + key).hexdigest()[:16]
+
+
+def is_key_id(value: object) -> bool:
+    """Whether ``value`` has the form of a key id (16 lowercase hex digits)."""
+    return isinstance(value, str) and _KEY_ID.fullmatch(value) is not None
 
 
 def trusted_keys_dir() -> Path:

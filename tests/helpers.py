@@ -1,10 +1,22 @@
-"""Comparisons that know numpy, pandas and cycles, for asserting restored == original."""
+"""Shared by the tests: comparisons that know numpy, pandas and cycles (for asserting
+restored == original), a store per user, and a local S3 server (moto) with a bucket
+per test."""
 
 from __future__ import annotations
 
+import logging
 import math
+import os
+import socket
 import sys
+import uuid
+from pathlib import Path
 from typing import Any
+
+import pytest
+
+from jupyter_mlvc import Repo
+from jupyter_mlvc.remote import Remote
 
 
 def same(a: Any, b: Any, _seen: set | None = None) -> bool:
@@ -53,3 +65,63 @@ def same(a: Any, b: Any, _seen: set | None = None) -> bool:
         seen.add(key)
         return same(vars(a), vars(b), seen)
     return a == b
+
+
+def user_store(path: Path, key: bytes | None = None) -> Repo:
+    """A store of one user (``key``: that user's secret; default: this test's user)."""
+    path.mkdir(parents=True, exist_ok=True)
+    repo = Repo.init(path)
+    repo.notebook_path = repo._nb_key(path / "analysis.ipynb")
+    if key is not None:
+        repo._key = key
+    return repo
+
+
+# -- a local S3 server ---------------------------------------------------------------------
+
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    """A local S3-compatible server (moto's) for the tests of one module."""
+    moto_server = pytest.importorskip("moto.server")
+    pytest.importorskip("s3fs")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    saved = {k: os.environ.get(k) for k in AWS_ENV}
+    os.environ.update(AWS_ENV)
+    port = _free_port()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture
+def bucket_url(s3_endpoint):
+    """A new, empty bucket; returns ``s3://bucket/team``."""
+    name = f"mlvc-{uuid.uuid4().hex[:12]}"
+    fs = Remote("setup", f"s3://{name}", {"endpoint_url": s3_endpoint}).fs
+    fs.mkdir(name)
+    return f"s3://{name}/team"

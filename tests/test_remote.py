@@ -8,14 +8,11 @@ is uploaded twice" is checked where it matters.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import threading
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -26,63 +23,14 @@ from jupyter_mlvc import Repo
 from jupyter_mlvc.errors import BadInput, CorruptObject, RemoteFailed, UnknownRemote, Untrusted
 from jupyter_mlvc.remote import Remote
 
+from . import helpers
+from .helpers import user_store as _store
+
+s3_endpoint = helpers.s3_endpoint
+bucket_url = helpers.bucket_url
+
 pytest.importorskip("s3fs")
-moto_server = pytest.importorskip("moto.server")
-
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    """A local S3-compatible server for this module's tests."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    saved = {k: os.environ.get(k) for k in AWS_ENV}
-    os.environ.update(AWS_ENV)
-    port = _free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-@pytest.fixture
-def bucket_url(s3_endpoint):
-    """A new, empty bucket; returns ``s3://bucket/team``."""
-    name = f"mlvc-{uuid.uuid4().hex[:12]}"
-    fs = Remote("setup", f"s3://{name}", {"endpoint_url": s3_endpoint}).fs
-    fs.mkdir(name)
-    return f"s3://{name}/team"
-
-
-def _store(path: Path, key: bytes | None = None) -> Repo:
-    """A store of one user (``key``: that user's secret; default: this test's user)."""
-    path.mkdir(parents=True, exist_ok=True)
-    repo = Repo.init(path)
-    repo.notebook_path = repo._nb_key(path / "analysis.ipynb")
-    if key is not None:
-        repo._key = key
-    return repo
+pytest.importorskip("moto.server")
 
 
 def _notebook(text: str) -> dict:

@@ -495,8 +495,9 @@ def test_compare_view_puts_snapshots_side_by_side(repo):
 def test_compare_view_escapes(repo):
     from jupyter_mlvc.render import CompareView
 
-    s1 = repo.commit({EVIL: 1}, EVIL, metrics={EVIL: 1.0})
-    s2 = repo.commit({EVIL: 2}, EVIL, metrics={EVIL: 2.0})
+    # A variable's name is an identifier (other keys are no state): its value carries it.
+    s1 = repo.commit({"x": EVIL + "1"}, EVIL, metrics={EVIL: 1.0})
+    s2 = repo.commit({"x": EVIL + "2"}, EVIL, metrics={EVIL: 2.0})
     html = CompareView.from_snapshots([repo.show(s1.id), repo.show(s2.id)])._repr_html_()
     assert "<script>" not in html and html.count("&lt;script&gt;") >= 4
 

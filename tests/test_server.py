@@ -6,8 +6,6 @@ import asyncio
 import json
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,9 +15,8 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from jupyter_mlvc import Repo
-from jupyter_mlvc.errors import UnknownRef
 from jupyter_mlvc.live import read_live_notebook
-from jupyter_mlvc.server import ROUTES, kernel_snippets, queries
+from jupyter_mlvc.server import ROUTES, queries
 from jupyter_mlvc.server.paths import BadPath, OutsideRoot, confine
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -252,6 +249,38 @@ async def test_snapshot_notebook(jp_fetch, history):
     nbformat.validate(nbformat.from_dict(nb))
     code, err = await error_of(jp_fetch, "snapshots", history[1].id, "notebook", path=NB)
     assert code == 404 and "no notebook" in err["message"]
+
+
+async def test_an_untrusted_snapshots_notebook_comes_untrusted(
+    jp_fetch, project, monkeypatch, tmp_path
+):
+    """Trust flags are written by whoever made the snapshot: another key's are dropped."""
+    notebook = project / "analysis.ipynb"
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("show()", outputs=[], execution_count=1)],
+        metadata={"trusted": True},
+    )
+    nb.cells[0].metadata["trusted"] = True
+    with Repo.init(project) as repo:
+        own = repo.commit({"x": 1}, "mine", nb, notebook)
+    response = await jp_fetch("mlvc", "api", "snapshots", own.id, "notebook", params={"path": NB})
+    assert response.headers["X-Mlvc-Trusted"] == "true"
+    assert json.loads(response.body)["cells"][0]["metadata"]["trusted"] is True
+
+    mine = os.environ["JUPYTER_DATA_DIR"]
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "someone-else"))
+    with Repo.open(project) as repo:
+        theirs = repo.commit({"x": 2}, "theirs", nb, notebook)
+    monkeypatch.setenv("JUPYTER_DATA_DIR", mine)
+    response = await jp_fetch(
+        "mlvc", "api", "snapshots", theirs.id, "notebook", params={"path": NB}
+    )
+    assert response.headers["X-Mlvc-Trusted"] == "false"
+    data = json.loads(response.body)
+    assert "trusted" not in data["metadata"]
+    assert data["cells"][0]["metadata"]["trusted"] is False
+    diff = await get_json(jp_fetch, "diff", path=NB, a=own.id, b=theirs.id)
+    assert diff["nbdime"]["trusted"] is False
 
 
 # -- what the sidebar polls and pushes -------------------------------------------------------------
@@ -566,55 +595,3 @@ async def test_metrics_that_are_not_numbers_are_valid_json(jp_fetch, project):
     body = response.body.decode()
     assert "NaN" not in body
     assert json.loads(body)["metrics"][0]["before"] is None
-
-
-# -- in the kernel ---------------------------------------------------------------------------------
-
-
-def test_namespace_diff_compares_a_snapshot_with_live_variables(edited, project):
-    one, _ = edited
-    data = kernel_snippets.namespace_diff(
-        project / "analysis.ipynb",
-        one.id,
-        {"lr": 0.5, "kept": "same", "tmp_cache": 1, "fresh": "yes"},
-        exclude=["tmp_*", "kept"],
-    )
-    assert data["b"] == {"current": True} and data["a"]["id"] == one.id
-    assert [e["name"] for e in data["variables"]["changed"]] == ["lr"]
-    # Excluded names leave both sides: "kept" is in the snapshot, yet not "removed".
-    assert [e["name"] for e in data["variables"]["added"]] == ["fresh"]
-    assert data["variables"]["removed"] == [] and data["variables"]["unchanged"] == []
-    assert data["notebook"] is None
-    json.dumps(data, allow_nan=False)
-
-
-def test_namespace_diff_refuses_a_snapshot_of_another_notebook(edited, project):
-    one, _ = edited
-    with pytest.raises(UnknownRef):
-        kernel_snippets.namespace_diff(project / "other.ipynb", one.id, {})
-
-
-def test_publish_current_diff_in_a_shell(edited, project, shell, monkeypatch):
-    one, _ = edited
-    published = []
-    monkeypatch.setattr(
-        "IPython.display.publish_display_data", lambda data, **kw: published.append(data)
-    )
-    kernel_snippets.publish_current_diff(shell, one.id)
-    monkeypatch.setenv("JPY_SESSION_NAME", str(project / "analysis.ipynb"))
-    shell.user_ns.update({"lr": 0.2, "kept": "same"})
-    kernel_snippets.publish_current_diff(shell, one.id)
-    kernel_snippets.publish_current_diff(shell, "nope")
-    unknown, ok, bad = (p[kernel_snippets.MIME] for p in published)
-    # In a terminal (no notebook) the kernel says so instead of guessing.
-    assert unknown["error"] == "BadInput" and "notebook" in unknown["message"]
-    assert [e["name"] for e in ok["variables"]["changed"]] == ["lr"]
-    assert bad["error"] == "UnknownRef" and bad["status"] == 404
-
-
-def test_the_kernel_side_imports_no_server():
-    code = (
-        "import sys, jupyter_mlvc.server.kernel_snippets;"
-        "assert 'jupyter_server' not in sys.modules and 'tornado' not in sys.modules"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)

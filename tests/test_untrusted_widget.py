@@ -6,6 +6,8 @@ JupyterLab sidebar in tests/browser/test_hardening_sidebar.py.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from jupyter_mlvc import Repo
 from jupyter_mlvc.browser import SnapshotBrowser
 
@@ -59,3 +61,30 @@ def test_restore_buttons_refuse_a_planted_pickle(tmp_path, other_key):
 
     assert not marker.exists()
     assert namespace == {"fine": 2}
+
+
+def test_a_planted_variable_name_is_refused_by_the_restore_button(tmp_path):
+    """The browser restores through the kernel protocol: a name must be an identifier."""
+    import sqlite3
+
+    hostile = '{__import__("pathlib").Path("PWNED").touch()}'
+    with Repo.init(tmp_path) as repo:
+        snap = repo.commit({"fine": 1, "planted": 2}, "planted", notebook_path=NB)
+    db = sqlite3.connect(tmp_path / ".mlvc" / "index.sqlite")
+    with db:
+        db.execute(
+            "update variables set name = ? where snapshot = ? and name = 'planted'",
+            [hostile, snap.id],
+        )
+    db.close()
+
+    namespace = {"fine": 2}
+    with Repo.open(tmp_path) as repo:
+        browser = SnapshotBrowser(repo, namespace, notebook_path=NB, save=False)
+        assert hostile in [name for _, name in browser.variables.options]
+        browser.variables.value = ("fine", hostile)
+        browser.restore_selected_button.click()
+        assert "is not a variable name" in browser.result.value
+        assert "Traceback" not in browser.result.value
+    assert namespace == {"fine": 2}
+    assert not (tmp_path / "PWNED").exists() and not Path("PWNED").exists()

@@ -1,9 +1,10 @@
 """The server extension: jupyter_mlvc's REST API under ``<base_url>/mlvc/api/``.
 
 The route table is in :mod:`.routes`, the handlers in :mod:`.handlers`, what
-they ask of the core in :mod:`.queries`. :mod:`.kernel_snippets` runs inside
-kernels, which should not have to import jupyter_server: so this package
-imports nothing at import time and hands out the route table on demand.
+they ask of the core in :mod:`.queries`, which the kernel protocol
+(:mod:`jupyter_mlvc.kernel_protocol`) also uses inside kernels. A kernel should
+not have to import jupyter_server: so this package imports nothing at import
+time and hands out the route table on demand.
 """
 
 from __future__ import annotations

@@ -28,9 +28,12 @@ from .paths import BadPath, confine, quote_path
 T = TypeVar("T")
 
 MAX_PAGE = 500
+#: Whether a snapshot's notebook may be rendered as trusted as its cells say.
+TRUSTED_HEADER = "X-Mlvc-Trusted"
 DEFAULT_PAGE = 50
-# Ids, prefixes, HEAD~N, branch and tag names: printable, no NUL, not absurdly long.
-_REF = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
+# Ids, prefixes, HEAD~N, branch and tag names: no control characters (C0, DEL, C1) or
+# bidi overrides, not absurdly long. Matched whole: "$" would let a final newline in.
+_REF = re.compile(r"[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]{1,200}")
 
 
 class MlvcHandler(APIHandler):
@@ -76,7 +79,7 @@ class MlvcHandler(APIHandler):
 
     @staticmethod
     def ref_arg(ref: str) -> str:
-        if not _REF.match(ref):
+        if not _REF.fullmatch(ref):
             raise BadInput("a ref is an id, a prefix of one, HEAD~N, a branch or a tag name")
         return ref
 
@@ -179,14 +182,20 @@ class SnapshotHandler(MlvcHandler):
 
 
 class SnapshotNotebookHandler(MlvcHandler):
-    """``GET /mlvc/api/snapshots/<ref>/notebook?path=``"""
+    """``GET /mlvc/api/snapshots/<ref>/notebook?path=``
+
+    The ``X-Mlvc-Trusted`` header says whether the snapshot is signed with the
+    user's key; an untrusted one's notebook comes with every cell untrusted.
+    """
 
     @web.authenticated
     @authorized
     async def get(self, ref: str) -> None:
-        self.send(
-            await self.query(queries.snapshot_notebook, self.notebook_arg(), self.ref_arg(ref))
+        nb, trusted = await self.query(
+            queries.snapshot_notebook, self.notebook_arg(), self.ref_arg(ref)
         )
+        self.set_header(TRUSTED_HEADER, "true" if trusted else "false")
+        self.send(nb)
 
 
 class HeadHandler(MlvcHandler):

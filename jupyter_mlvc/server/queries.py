@@ -123,14 +123,37 @@ def snapshot_detail(notebook: Path, ref: str) -> dict[str, Any]:
         return data
 
 
-def snapshot_notebook(notebook: Path, ref: str) -> dict[str, Any]:
-    """The notebook (nbformat JSON) stored with a snapshot."""
+def snapshot_notebook(notebook: Path, ref: str) -> tuple[dict[str, Any], bool]:
+    """The notebook (nbformat JSON) stored with a snapshot, and whether the snapshot is trusted.
+
+    The notebook of a snapshot not signed with the user's key comes untrusted
+    (:func:`untrusted_notebook`), whatever trust it claims.
+    """
     with _require(notebook) as repo:
         snap = _owned(repo, repo.show(ref, notebook))
         nb = repo.notebook(snap.id, notebook)
         if nb is None:
             raise NoNotebook(f"snapshot {snap.short_id} holds no notebook")
-        return json.loads(json.dumps(nb))
+        nb = json.loads(json.dumps(nb))
+        return (nb if snap.trusted else untrusted_notebook(nb)), snap.trusted
+
+
+def untrusted_notebook(nb: Any) -> Any:
+    """``nb`` with no trust left for Jupyter to honour: outputs render sanitized, scripts never run.
+
+    Whoever made the snapshot wrote its ``trusted`` flags; a frontend loading it
+    as it is would run its HTML and JavaScript outputs with the page's token.
+    Every cell says ``trusted: false``, so that saving it does not sign it either.
+    """
+    if isinstance(nb, dict):
+        if isinstance(nb.get("metadata"), dict):
+            nb["metadata"].pop("trusted", None)
+        for cell in nb.get("cells") or []:
+            if isinstance(cell, dict):
+                if not isinstance(cell.get("metadata"), dict):
+                    cell["metadata"] = {}
+                cell["metadata"]["trusted"] = False
+    return nb
 
 
 def head_state(notebook: Path) -> dict[str, Any]:
@@ -181,11 +204,19 @@ def _plain(notebook: Any) -> dict[str, Any]:
     return json.loads(json.dumps(notebook))
 
 
-def _nbdime_part(nb_a: Any, nb_b: Any) -> dict[str, Any]:
-    """What nbdime's JupyterLab widgets render: the base notebook and the diff to the other."""
+def _nbdime_part(nb_a: Any, nb_b: Any, trusted: bool) -> dict[str, Any]:
+    """What nbdime's JupyterLab widgets render: the base notebook and the diff to the other.
+
+    ``trusted`` is false when a snapshot notebook in it was not signed with the
+    user's key: its outputs must never be rendered trusted.
+    """
     import nbdime
 
-    return {"base": _plain(nb_a), "diff": nbdime.diff_notebooks(nb_a, nb_b)}
+    return {
+        "base": _plain(nb_a),
+        "diff": nbdime.diff_notebooks(nb_a, nb_b),
+        "trusted": trusted,
+    }
 
 
 def snapshot_diff(notebook: Path, a: str, b: str) -> dict[str, Any]:
@@ -198,7 +229,7 @@ def snapshot_diff(notebook: Path, a: str, b: str) -> dict[str, Any]:
         if snap_a.has_notebook and snap_b.has_notebook:
             nb_a, nb_b = repo.notebook(snap_a.id, notebook), repo.notebook(snap_b.id, notebook)
             if nb_a is not None and nb_b is not None:
-                data["nbdime"] = _nbdime_part(nb_a, nb_b)
+                data["nbdime"] = _nbdime_part(nb_a, nb_b, snap_a.trusted and snap_b.trusted)
         return data
 
 
@@ -206,7 +237,8 @@ def current_notebook_diff(notebook: Path, a: str, content: Any) -> dict[str, Any
     """The notebook half of comparing snapshot ``a`` with the editor's content.
 
     The variables half needs the kernel's namespace: the sidebar computes it in
-    the kernel (:mod:`.kernel_snippets`) and puts both halves together.
+    the kernel (the ``diff`` op of :mod:`jupyter_mlvc.kernel_protocol`) and puts
+    both halves together.
     """
     from ..diff import notebook_diff
 
@@ -225,7 +257,7 @@ def current_notebook_diff(notebook: Path, a: str, content: Any) -> dict[str, Any
             "a": _ident(snap),
             "b": {"current": True},
             "notebook": notebook_diff(stored, current),
-            "nbdime": _nbdime_part(stored, current),
+            "nbdime": _nbdime_part(stored, current, snap.trusted),
         }
 
 

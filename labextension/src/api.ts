@@ -95,6 +95,15 @@ async function request<T>(
   query: { [key: string]: string | undefined },
   init: RequestInit = {}
 ): Promise<T> {
+  return (await requestWithHeaders<T>(route, query, init)).data;
+}
+
+/** A route's JSON answer and the response's headers. */
+async function requestWithHeaders<T>(
+  route: string,
+  query: { [key: string]: string | undefined },
+  init: RequestInit = {}
+): Promise<{ data: T; headers: Headers }> {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
     if (value !== undefined && value !== '') {
@@ -116,7 +125,7 @@ async function request<T>(
     );
   }
   if (response.status === 204) {
-    return undefined as T;
+    return { data: undefined as T, headers: response.headers };
   }
   const text = await response.text();
   let data: any = null;
@@ -132,7 +141,7 @@ async function request<T>(
         : `${response.status} ${response.statusText}`;
     throw new ApiError(message, response.status, data?.error ?? 'HTTPError');
   }
-  return data as T;
+  return { data: data as T, headers: response.headers };
 }
 
 /** A ref goes into the URL path: escape it (branch names may hold a slash). */
@@ -162,8 +171,22 @@ export function getSnapshot(
   return request<ISnapshotDetail>(`snapshots/${refPath(ref)}`, { path });
 }
 
-export function getSnapshotNotebook(path: string, ref: string): Promise<any> {
-  return request<any>(`snapshots/${refPath(ref)}/notebook`, { path });
+/** A snapshot's notebook, and whether the snapshot is signed with the user's key. */
+export interface ISnapshotNotebook {
+  notebook: any;
+  /** False unless the server says so: then the notebook came with its cells untrusted. */
+  trusted: boolean;
+}
+
+export async function getSnapshotNotebook(
+  path: string,
+  ref: string
+): Promise<ISnapshotNotebook> {
+  const { data, headers } = await requestWithHeaders<any>(
+    `snapshots/${refPath(ref)}/notebook`,
+    { path }
+  );
+  return { notebook: data, trusted: headers.get('X-Mlvc-Trusted') === 'true' };
 }
 
 export function getHead(path: string): Promise<IHead> {
@@ -245,8 +268,11 @@ export interface IDiff {
     unchanged: number;
   } | null;
   empty?: boolean;
-  /** The first notebook and nbdime's diff from it to the second, for nbdime's widgets. */
-  nbdime: { base: any; diff: any[] } | null;
+  /**
+   * The first notebook and nbdime's diff from it to the second, for nbdime's
+   * widgets; `trusted` is false if either is a snapshot not signed with the user's key.
+   */
+  nbdime: { base: any; diff: any[]; trusted: boolean } | null;
 }
 
 /** The notebook half of a comparison with the editor (POST /diff). */

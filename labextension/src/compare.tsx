@@ -5,7 +5,8 @@
  * store goes through text nodes, so it is escaped). Below it, the notebook diff
  * is drawn by nbdime's own JupyterLab widgets from the first notebook and
  * nbdime's diff to the second; nbdime renders outputs untrusted and sanitized
- * unless the reader trusts them with its own button.
+ * unless the reader trusts them with its own button, which is taken away when
+ * a notebook compared was not signed with the user's key.
  */
 import { MainAreaWidget, ToolbarButton } from '@jupyterlab/apputils';
 import { NotebookPanel } from '@jupyterlab/notebook';
@@ -33,6 +34,10 @@ import { absoluteTime, formatBytes, formatMetric, formatValue } from './format';
 import { snapshotsIcon } from './icons';
 import { Section as BaseSection } from './view';
 import { diffInKernel } from './kernel';
+import { forbidOutputTrust, outputsTrusted } from './trust';
+
+/** Set on the notebook part once nbdime has drawn every cell (and trust was settled). */
+const RENDERED_CLASS = 'jp-mlvc-rendered';
 
 /** The `b` of a comparison with the kernel's variables and the editor's notebook. */
 export const CURRENT = 'current';
@@ -165,17 +170,23 @@ export class CompareWidget extends MainAreaWidget<Panel> {
       diffWithNotebook(this.options.path, this.options.a, notebook)
     ]);
     return {
-      ...(variables as IDiff),
+      ...variables,
       notebook: cells.notebook,
-      nbdime: cells.nbdime
+      // Outputs the editor holds untrusted (a restored notebook's) stay so here.
+      nbdime: cells.nbdime && {
+        ...cells.nbdime,
+        trusted: cells.nbdime.trusted && outputsTrusted(notebook)
+      }
     };
   }
 
   private async renderNotebook(diff: IDiff): Promise<void> {
+    this._notebook.removeClass(RENDERED_CLASS);
     while (this._notebook.widgets.length) {
       this._notebook.widgets[0].dispose();
     }
     if (!diff.nbdime) {
+      this._notebook.addClass(RENDERED_CLASS);
       return;
     }
     const model = new NotebookDiffModel(diff.nbdime.base, diff.nbdime.diff);
@@ -183,8 +194,16 @@ export class CompareWidget extends MainAreaWidget<Panel> {
       model,
       rendermime: this.options.rendermime
     });
+    const trusted = diff.nbdime.trusted === true;
+    if (!trusted) {
+      forbidOutputTrust(widget);
+    }
     this._notebook.addWidget(widget);
     await widget.init();
+    if (!trusted) {
+      forbidOutputTrust(widget);
+    }
+    this._notebook.addClass(RENDERED_CLASS);
   }
 
   private _model = new CompareModel();

@@ -1,162 +1,140 @@
 /**
- * Running `%mlvc` in a notebook's kernel on behalf of the sidebar.
+ * Calling the kernel protocol in a notebook's kernel on behalf of the sidebar.
  *
- * The kernel holds the variables, so commits and restores run there, through
- * the same magic a user would type. The code runs silently (no execution count,
- * no history) and its output is collected to report what it did.
+ * The kernel holds the variables, so commits, restores and comparisons with
+ * them run there. The code sent is always the same line; the request travels
+ * as its only argument, a string literal of its JSON, so nothing a snapshot
+ * holds (names, messages, refs) is ever read as code. The request runs
+ * silently (no execution count, no history) and its reply is a display of
+ * REPLY_MIME on this request's iopub stream, which never reaches the notebook.
  */
 import { ISessionContext } from '@jupyterlab/apputils';
 import { KernelMessage } from '@jupyterlab/services';
 
-/** What a magic printed, and whether it failed. */
-export interface IKernelResult {
-  ok: boolean;
-  /** Everything it printed and displayed, as text. */
-  text: string;
-  /** The error's one-line message when it failed. */
-  error: string;
-}
+import {
+  ICommitResult,
+  IDiffResult,
+  IKernelRequest,
+  IReply,
+  IRestoreResult,
+  REPLY_MIME
+} from './protocol';
 
-/** A Python string literal for `value`: JSON string syntax is valid Python. */
-export function pyString(value: string): string {
-  return JSON.stringify(value);
+/** The kernel refused or failed a request; `kind` is the error's class. */
+export class KernelError extends Error {
+  constructor(
+    message: string,
+    readonly kind: string
+  ) {
+    super(message);
+  }
 }
 
 /**
- * Python code that runs `%mlvc <argv>`, loading the extension first.
- *
- * Arguments are quoted in the kernel with shlex, so a message may hold any
- * character, quotes included.
+ * JSON of `value` in ASCII only: every other character as a `\uXXXX` escape
+ * (a character beyond U+FFFF as its two surrogates, which JSON parsers join).
  */
-export function magicCode(argv: string[]): string {
-  const args = argv.map(pyString).join(', ');
-  return [
-    'get_ipython().extension_manager.load_extension("jupyter_mlvc")',
-    `get_ipython().run_line_magic("mlvc", __import__("shlex").join([${args}]))`
-  ].join('\n');
+export function asciiJSON(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    c => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')
+  );
 }
-
-/** A one-line message from an error text: "UsageError: ..." lines, else the last line. */
-function lastLine(text: string): string {
-  const lines = text
-    // eslint-disable-next-line no-control-regex
-    .replace(/\u001b\[[0-9;]*m/g, '')
-    .split('\n')
-    .map(line => line.trim())
-    .filter(line => line.length > 0);
-  return lines.length ? lines[lines.length - 1] : '';
-}
-
-/** Run `%mlvc <argv>` in the session's kernel and collect what it printed. */
-export async function runMagic(
-  sessionContext: ISessionContext,
-  argv: string[]
-): Promise<IKernelResult> {
-  const kernel = sessionContext.session?.kernel;
-  if (!kernel) {
-    return {
-      ok: false,
-      text: '',
-      error: 'The notebook has no running kernel: start it first.'
-    };
-  }
-  const out: string[] = [];
-  const err: string[] = [];
-  let errorLine = '';
-  const future = kernel.requestExecute({
-    code: magicCode(argv),
-    silent: true,
-    store_history: false,
-    allow_stdin: false,
-    stop_on_error: false
-  });
-  future.onIOPub = (msg: KernelMessage.IIOPubMessage): void => {
-    if (KernelMessage.isStreamMsg(msg)) {
-      (msg.content.name === 'stderr' ? err : out).push(msg.content.text);
-    } else if (
-      KernelMessage.isDisplayDataMsg(msg) ||
-      KernelMessage.isExecuteResultMsg(msg)
-    ) {
-      const plain = msg.content.data['text/plain'];
-      // Progress bars are widgets: their text/plain is noise here.
-      if (
-        typeof plain === 'string' &&
-        !msg.content.data['application/vnd.jupyter.widget-view+json']
-      ) {
-        out.push(plain + '\n');
-      }
-    } else if (KernelMessage.isErrorMsg(msg)) {
-      errorLine = `${msg.content.ename}: ${msg.content.evalue}`;
-    }
-  };
-  const reply = await future.done;
-  const content = reply.content;
-  const text = out.join('').trim();
-  if (content.status === 'ok') {
-    return { ok: true, text, error: '' };
-  }
-  if (content.status === 'error') {
-    errorLine = errorLine || `${content.ename}: ${content.evalue}`;
-  }
-  // IPython prints a UsageError as "UsageError: <message>" on stderr.
-  const usage = lastLine(err.join(''));
-  const error = usage.startsWith('UsageError')
-    ? usage
-    : errorLine || usage || 'The kernel could not run the command.';
-  return { ok: false, text, error: error.replace(/^UsageError: /, '') };
-}
-
-/** The mime type the kernel-side helper displays its answer as (kernel_snippets.MIME). */
-export const DIFF_MIME = 'application/vnd.jupyter-mlvc.diff+json';
 
 /**
- * Compare snapshot `ref` with the kernel's variables, in the kernel.
+ * The Python line that answers `request`.
  *
- * The helper displays its JSON answer (or an error) as `DIFF_MIME`; it comes
- * back on the iopub stream of this silent request and never reaches the
- * notebook's outputs.
+ * JSON string syntax is valid Python string syntax with the same meaning, so
+ * the inner JSON makes the document and the outer `JSON.stringify` makes it a
+ * literal that the kernel only parses with `json.loads`. The document is kept
+ * ASCII so that the line is one plain line to IPython too, which splits a
+ * cell into lines at U+2028 and other separators before compiling it.
  */
-export async function diffInKernel(
+export function requestCode(request: IKernelRequest): string {
+  const literal = JSON.stringify(asciiJSON(request));
+  return (
+    '__import__("jupyter_mlvc.kernel_protocol", fromlist=["handle"])' +
+    `.handle(get_ipython(), ${literal})`
+  );
+}
+
+/** Send `request` to the session's kernel; its result, or a KernelError. */
+export async function callKernel<T>(
   sessionContext: ISessionContext,
-  ref: string
-): Promise<any> {
+  request: IKernelRequest
+): Promise<T> {
   const kernel = sessionContext.session?.kernel;
   if (!kernel) {
-    throw new Error('The notebook has no running kernel: start it first.');
-  }
-  let answer: any = null;
-  let errorLine = '';
-  const future = kernel.requestExecute({
-    code: [
-      '__import__("jupyter_mlvc.server.kernel_snippets", fromlist=["_"])',
-      `.publish_current_diff(get_ipython(), ${pyString(ref)})`
-    ].join(''),
-    silent: true,
-    store_history: false,
-    allow_stdin: false,
-    stop_on_error: false
-  });
-  future.onIOPub = (msg: KernelMessage.IIOPubMessage): void => {
-    if (KernelMessage.isDisplayDataMsg(msg) && DIFF_MIME in msg.content.data) {
-      answer = msg.content.data[DIFF_MIME];
-    } else if (KernelMessage.isErrorMsg(msg)) {
-      errorLine = `${msg.content.ename}: ${msg.content.evalue}`;
-    }
-  };
-  const reply = await future.done;
-  if (answer && typeof answer.error === 'string') {
-    throw new Error(answer.message);
-  }
-  if (!answer) {
-    const content = reply.content;
-    if (!errorLine && content.status === 'error') {
-      errorLine = `${content.ename}: ${content.evalue}`;
-    }
-    throw new Error(
-      errorLine.startsWith('ModuleNotFoundError')
-        ? 'jupyter_mlvc is not installed in the kernel’s environment.'
-        : errorLine || 'The kernel could not compare its variables.'
+    throw new KernelError(
+      'The notebook has no running kernel: start it first.',
+      'NoKernel'
     );
   }
-  return answer;
+  let answer: IReply<T> | null = null;
+  let errorLine = '';
+  const future = kernel.requestExecute({
+    code: requestCode(request),
+    silent: true,
+    store_history: false,
+    allow_stdin: false,
+    stop_on_error: false
+  });
+  future.onIOPub = (msg: KernelMessage.IIOPubMessage): void => {
+    if (KernelMessage.isDisplayDataMsg(msg) && REPLY_MIME in msg.content.data) {
+      answer = msg.content.data[REPLY_MIME] as unknown as IReply<T>;
+    } else if (KernelMessage.isErrorMsg(msg)) {
+      errorLine = `${msg.content.ename}: ${msg.content.evalue}`;
+    }
+  };
+  const reply = await future.done;
+  const received = answer as IReply<T> | null;
+  if (received) {
+    if (received.ok) {
+      return received.result;
+    }
+    throw new KernelError(received.message, received.error);
+  }
+  // No reply: the line itself failed, before the protocol could answer.
+  const content = reply.content;
+  if (!errorLine && content.status === 'error') {
+    errorLine = `${content.ename}: ${content.evalue}`;
+  }
+  if (errorLine.startsWith('ModuleNotFoundError')) {
+    throw new KernelError(
+      'jupyter_mlvc is not installed in the kernel’s environment.',
+      'ModuleNotFoundError'
+    );
+  }
+  throw new KernelError(
+    errorLine || 'The kernel did not answer the request.',
+    'NoReply'
+  );
+}
+
+/** Commit the kernel's variables and the notebook as it is in the editor. */
+export function commitInKernel(
+  sessionContext: ISessionContext,
+  message: string
+): Promise<ICommitResult> {
+  return callKernel<ICommitResult>(sessionContext, { op: 'commit', message });
+}
+
+/** Restore snapshot `ref`: every variable, or only `names`. */
+export function restoreInKernel(
+  sessionContext: ISessionContext,
+  ref: string,
+  names: string[] = []
+): Promise<IRestoreResult> {
+  return callKernel<IRestoreResult>(
+    sessionContext,
+    names.length ? { op: 'restore', ref, names } : { op: 'restore', ref }
+  );
+}
+
+/** Compare snapshot `ref` with the kernel's variables. */
+export function diffInKernel(
+  sessionContext: ISessionContext,
+  ref: string
+): Promise<IDiffResult> {
+  return callKernel<IDiffResult>(sessionContext, { op: 'diff', ref });
 }

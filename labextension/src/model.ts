@@ -1,6 +1,7 @@
 /**
  * The sidebar's state and actions: which notebook it follows, its snapshots,
- * the selected one, and commit / restore through the notebook's kernel.
+ * the selected one, and commit / restore through the notebook's kernel (the
+ * kernel protocol, docs/kernel-protocol.md).
  */
 import { Dialog, InputDialog, showDialog } from '@jupyterlab/apputils';
 import { NotebookPanel } from '@jupyterlab/notebook';
@@ -16,8 +17,10 @@ import {
   ISnapshotDetail,
   listSnapshots
 } from './api';
-import { runMagic } from './kernel';
+import { commitInKernel, restoreInKernel } from './kernel';
 import { LiveSync } from './live';
+import { commitNotice, INotice, restoreNotice } from './notices';
+import { untrustedNotebook } from './trust';
 
 /** The options users tune in the settings editor (schema/plugin.json). */
 export interface ISidebarSettings {
@@ -33,13 +36,6 @@ export const DEFAULT_SETTINGS: ISidebarSettings = {
   showAutoSnapshots: true,
   confirmRestore: true
 };
-
-/** A message shown above the list after an action. */
-export interface INotice {
-  kind: 'info' | 'error';
-  title: string;
-  text: string;
-}
 
 function messageOf(error: unknown): string {
   if (error instanceof ApiError || error instanceof Error) {
@@ -375,19 +371,11 @@ export class SidebarModel extends VDomModel {
       }
       message = answer.value ?? '';
     }
-    return this.act(
-      'Committing…',
-      ['Committed', 'Commit failed'],
-      panel,
-      async () => {
-        await this.live.flush(panel);
-        return runMagic(panel.sessionContext, [
-          'commit',
-          '-m',
-          message as string
-        ]);
-      }
-    );
+    const text = message;
+    return this.act('Committing…', 'Commit failed', panel, async () => {
+      await this.live.flush(panel);
+      return commitNotice(await commitInKernel(panel.sessionContext, text));
+    });
   }
 
   /** Restore the selected snapshot's variables: all of them, or `names`. */
@@ -416,11 +404,13 @@ export class SidebarModel extends VDomModel {
     }
     return this.act(
       'Restoring variables…',
-      ['Kernel state restored', 'Restore failed'],
+      'Restore failed',
       panel,
       async () => {
         await this.live.flush(panel);
-        return runMagic(panel.sessionContext, ['checkout', snap.id, ...names]);
+        return restoreNotice(
+          await restoreInKernel(panel.sessionContext, snap.id, names)
+        );
       }
     );
   }
@@ -457,43 +447,46 @@ export class SidebarModel extends VDomModel {
     }
     return this.act(
       'Restoring the notebook…',
-      ['Notebook restored', 'Restore failed'],
+      'Restore failed',
       panel,
       async () => {
         await this.live.flush(panel);
-        const saved = await runMagic(panel.sessionContext, [
-          'commit',
-          '-m',
+        const saved = await commitInKernel(
+          panel.sessionContext,
           `before restoring the notebook to ${snap.short_id}`
-        ]);
-        if (!saved.ok) {
-          return {
-            ...saved,
-            error: `Nothing was restored: committing the current state failed: ${saved.error}`
-          };
-        }
-        const notebook = await getSnapshotNotebook(panel.context.path, snap.id);
+        ).catch((error: unknown) => {
+          throw new Error(
+            `Nothing was restored: committing the current state failed: ${messageOf(error)}`
+          );
+        });
+        const stored = await getSnapshotNotebook(panel.context.path, snap.id);
         if (panel.isDisposed || !panel.model) {
-          return { ok: false, text: '', error: 'The notebook was closed.' };
+          throw new Error('The notebook was closed.');
         }
-        panel.model.fromJSON(notebook);
+        // Someone else's notebook keeps no trust: its outputs must not run here,
+        // nor be signed as the user's when the file is saved.
+        const trusted = stored.trusted && snap.trusted;
+        panel.model.fromJSON(
+          trusted ? stored.notebook : untrustedNotebook(stored.notebook)
+        );
         await this.live.flush(panel);
-        return {
-          ok: true,
-          text:
-            `The editor now holds the notebook of ${describe(snap)} (not saved yet).\n` +
-            `The previous state: ${saved.text}`,
-          error: ''
-        };
+        const text =
+          `The editor now holds the notebook of ${describe(snap)} (not saved yet).\n` +
+          `The previous state: ${saved.summary}` +
+          (trusted
+            ? ''
+            : '\nIt was not made with your key: its outputs are shown untrusted.');
+        return { kind: 'info', title: 'Notebook restored', text };
       }
     );
   }
 
+  /** Run an action in the kernel; its notice, or its error's, is shown above the list. */
   private async act(
     label: string,
-    [done, failed]: [string, string],
+    failed: string,
     panel: NotebookPanel,
-    run: () => Promise<{ ok: boolean; text: string; error: string }>
+    run: () => Promise<INotice>
   ): Promise<boolean> {
     if (this.busy) {
       return false;
@@ -503,13 +496,9 @@ export class SidebarModel extends VDomModel {
     this.changed();
     let ok = false;
     try {
-      const result = await run();
-      ok = result.ok;
-      if (result.ok) {
-        this.notify('info', done, result.text || 'Done.');
-      } else {
-        this.notify('error', failed, result.error);
-      }
+      const notice = await run();
+      ok = notice.kind === 'info';
+      this.notice = notice;
     } catch (error) {
       this.notify('error', failed, messageOf(error));
     } finally {

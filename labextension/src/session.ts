@@ -14,7 +14,13 @@ import { PageConfig } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Kernel } from '@jupyterlab/services';
 
-import { pyString } from './kernel';
+/**
+ * A Python string literal for `value`: JSON string syntax is valid Python
+ * string syntax with the same meaning, so the value stays data.
+ */
+function pyString(value: string): string {
+  return JSON.stringify(value);
+}
 
 /**
  * The absolute path of `localPath` (relative to the server's root) as the

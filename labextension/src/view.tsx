@@ -131,6 +131,12 @@ function Notice({ model }: { model: SidebarModel }): React.ReactElement | null {
         </button>
       </div>
       <div className="jp-mlvc-notice-text">{notice.text}</div>
+      {notice.lists?.map(list => (
+        <div key={list.label} className="jp-mlvc-notice-list">
+          <span className="jp-mlvc-notice-label">{list.label}:</span>{' '}
+          {list.items.join(', ')}
+        </div>
+      ))}
     </div>
   );
 }

@@ -17,6 +17,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { getSnapshotNotebook } from './api';
 import { snapshotsIcon } from './icons';
+import { untrustedNotebook } from './trust';
 
 export class SnapshotNotebookViewer extends MainAreaWidget<StaticNotebook> {
   constructor(
@@ -35,17 +36,6 @@ export class SnapshotNotebookViewer extends MainAreaWidget<StaticNotebook> {
   }
 }
 
-/** Strip what would make outputs trusted: a snapshot may come from anyone. */
-function untrusted(notebook: any): any {
-  const copy = JSON.parse(JSON.stringify(notebook));
-  for (const cell of copy.cells ?? []) {
-    if (cell.metadata) {
-      delete cell.metadata.trusted;
-    }
-  }
-  return copy;
-}
-
 /** What it takes to render a notebook the way JupyterLab does. */
 export interface IRendering {
   rendermime: IRenderMimeRegistry;
@@ -59,9 +49,10 @@ export async function openSnapshotNotebook(
   path: string,
   ref: string
 ): Promise<SnapshotNotebookViewer> {
-  const notebook = await getSnapshotNotebook(path, ref);
+  const { notebook } = await getSnapshotNotebook(path, ref);
   const model = new NotebookModel();
-  model.fromJSON(untrusted(notebook));
+  // A view runs nothing, whoever made the snapshot.
+  model.fromJSON(untrustedNotebook(notebook));
   model.readOnly = true;
   const content = new StaticNotebook({
     rendermime: rendering.rendermime,

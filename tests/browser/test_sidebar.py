@@ -68,6 +68,24 @@ def items(page: Page):
     return page.locator("#jp-mlvc-sidebar .jp-mlvc-item")
 
 
+def images_settled(page: Page) -> None:
+    """Wait until every image in the page has loaded or failed.
+
+    A failed image fires its ``error`` event in the task that marks it complete,
+    so after this an ``onerror`` handler that was going to run has run.
+    """
+    page.wait_for_function("() => [...document.images].every(image => image.complete)")
+
+
+def commit_from_sidebar(page: Page, message: str) -> None:
+    """Commit with the sidebar's button (the panel must be open); wait until it is done."""
+    page.locator("#jp-mlvc-sidebar").get_by_role("button", name="Commit", exact=True).click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input").fill(message)
+    dialog.get_by_role("button", name="Commit").click()
+    expect(page.locator("#jp-mlvc-sidebar .jp-mlvc-notice-info")).to_contain_text("Committed")
+
+
 def test_restore_one_variable_from_the_sidebar(lab: Lab, page: Page):
     open_notebook(lab, page, "analysis.ipynb")
     run_cell(page, '%load_ext jupyter_mlvc\nx = 1\ny = "first"')
@@ -126,17 +144,13 @@ def test_commit_button_stores_unsaved_edits(lab: Lab, page: Page):
     open_sidebar(page)
     expect(page.locator("#jp-mlvc-sidebar .jp-mlvc-first")).to_contain_text("%mlvc commit")
     message = 'from the button <img src=x onerror="window.__xss=1">'
-    page.locator("#jp-mlvc-sidebar").get_by_role("button", name="Commit", exact=True).click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.locator("input").fill(message)
-    dialog.get_by_role("button", name="Commit").click()
+    commit_from_sidebar(page, message)
 
     expect(items(page)).to_have_count(1)
     item = items(page).first
     expect(item.locator(".jp-mlvc-message")).to_have_text(message)
     expect(page.locator("#jp-mlvc-sidebar img")).to_have_count(0)
     assert page.evaluate("window.__xss") is None
-    expect(page.locator("#jp-mlvc-sidebar .jp-mlvc-notice-info")).to_contain_text("Committed")
 
     # The keyboard shortcut opens the same dialog.
     cells(page).last.locator(".cm-content").click()
@@ -160,10 +174,18 @@ def test_commit_button_stores_unsaved_edits(lab: Lab, page: Page):
 
 def test_restore_notebook_and_view_a_snapshot(lab: Lab, page: Page):
     open_notebook(lab, page, "story.ipynb")
-    run_cell(page, "%load_ext jupyter_mlvc\na = 'kept'\n%mlvc commit -m 'first draft'")
-    type_in_last_cell(page, "# second draft only")
-
+    run_cell(page, "a = 'kept'  # first draft")
+    # The snapshot holds the editor as it is when the commit runs. The sidebar's
+    # Commit hands the editor over before the kernel commits, so that is known
+    # here: the cell that ran and the empty one JupyterLab added below it.
     open_sidebar(page)
+    commit_from_sidebar(page, "first draft")
+    type_in_last_cell(page, "# second draft only")
+    expect(items(page)).to_have_count(1)
+    committed = lab.api("/mlvc/api/snapshots", path="story.ipynb")["snapshots"][0]  # type: ignore[index]
+    stored = lab.api(f"/mlvc/api/snapshots/{committed['id']}/notebook", path="story.ipynb")
+    assert [c["source"] for c in stored["cells"]] == ["a = 'kept'  # first draft", ""]  # type: ignore[index]
+
     items(page).filter(has_text="first draft").click()
     details = page.locator("#jp-mlvc-sidebar .jp-mlvc-details")
 
@@ -171,8 +193,7 @@ def test_restore_notebook_and_view_a_snapshot(lab: Lab, page: Page):
     details.get_by_role("button", name="View notebook").click()
     viewer = page.locator(".jp-mlvc-viewer")
     expect(viewer.locator(".jp-Cell").first).to_contain_text("first draft")
-    # The cell that made the commit was the only one when it ran.
-    expect(viewer.locator(".jp-Cell")).to_have_count(1)
+    expect(viewer.locator(".jp-Cell")).to_have_count(2)
     source = viewer.locator(".cm-content").first
     expect(source).to_have_attribute("aria-readonly", "true")
     source.click()
@@ -186,7 +207,8 @@ def test_restore_notebook_and_view_a_snapshot(lab: Lab, page: Page):
         "Notebook restored"
     )
     # The editor holds the snapshot's content; the draft is in the new snapshot.
-    expect(cells(page)).to_have_count(1)
+    expect(cells(page)).to_have_count(2)
+    expect(cells(page).first).to_contain_text("a = 'kept'  # first draft")
     expect(page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")).not_to_contain_text(
         "second draft only"
     )
@@ -203,6 +225,16 @@ def compare_tab(page: Page, title: str = r"Compare [0-9a-f]{8} ↔ [0-9a-f]{8}")
     tab = page.get_by_role("tab", name=re.compile(f"^{title}$"))
     expect(tab).to_be_visible()
     return page.locator(f"#{tab.get_attribute('data-id')}")
+
+
+def compare_first_and_last(page: Page):
+    """Tick the newest and the oldest snapshot, press Compare: the tab that opens."""
+    for item in (items(page).first, items(page).last):
+        item.get_by_role("checkbox").check()
+    page.locator("#jp-mlvc-sidebar .jp-mlvc-compare-bar").get_by_role(
+        "button", name=re.compile("^Compare ")
+    ).click()
+    return compare_tab(page)
 
 
 def test_compare_two_snapshots_and_the_current_state(lab: Lab, page: Page):
@@ -303,12 +335,7 @@ def test_hostile_message_and_notebook_stay_inert(lab: Lab, page: Page):
     expect(page.locator("#jp-mlvc-sidebar .jp-mlvc-details-title")).to_have_text(payload)
     expect(page.locator("#jp-mlvc-sidebar img")).to_have_count(0)
 
-    for item in (items(page).first, items(page).last):
-        item.get_by_role("checkbox").check()
-    page.locator("#jp-mlvc-sidebar .jp-mlvc-compare-bar").get_by_role(
-        "button", name=re.compile("^Compare ")
-    ).click()
-    tab = compare_tab(page)
+    tab = compare_first_and_last(page)
     expect(tab.locator(".jp-mlvc-side-message").last).to_have_text(payload)
     expect(tab.locator('tr[data-name="v"]')).to_contain_text("1 → 2")
     # Show the unchanged cells too: the markdown and the HTML output are drawn by nbdime.
@@ -316,7 +343,7 @@ def test_hostile_message_and_notebook_stay_inert(lab: Lab, page: Page):
     expect(tab.locator(".jp-mlvc-compare-notebook")).to_contain_text("notes")
     # The sanitized HTML output: the image is there, its handler is not.
     expect(tab.locator(".jp-mlvc-compare-notebook .jp-RenderedHTMLCommon img")).not_to_have_count(0)
-    page.wait_for_timeout(1000)
+    images_settled(page)
     page.screenshot(path=str(ARTIFACTS / "compare-hostile.png"))
     expect(tab.locator("img[onerror]")).to_have_count(0)
     assert page.evaluate("window.__pwned") is None

@@ -1,0 +1,47 @@
+/**
+ * The messages shown above the snapshot list after an action, made from the
+ * kernel protocol's structured results.
+ */
+import { ICommitResult, IRestoreResult } from './protocol';
+
+/** Names a result lists under one label, e.g. "restored: x, y". */
+export interface INoticeList {
+  label: string;
+  items: string[];
+}
+
+/** A message shown above the list after an action. */
+export interface INotice {
+  kind: 'info' | 'error';
+  title: string;
+  text: string;
+  lists?: INoticeList[];
+}
+
+function withReasons(reasons: { [name: string]: string }): string[] {
+  return Object.entries(reasons).map(([name, why]) => `${name} (${why})`);
+}
+
+function nonEmpty(lists: INoticeList[]): INoticeList[] {
+  return lists.filter(list => list.items.length > 0);
+}
+
+export function commitNotice(result: ICommitResult): INotice {
+  return { kind: 'info', title: 'Committed', text: result.summary };
+}
+
+/** What a restore did; an error if some variables could not be restored. */
+export function restoreNotice(result: IRestoreResult): INotice {
+  const failed = withReasons(result.errors);
+  return {
+    kind: failed.length ? 'error' : 'info',
+    title: failed.length ? 'Restore incomplete' : 'Kernel state restored',
+    text: result.summary,
+    lists: nonEmpty([
+      { label: 'restored', items: result.restored },
+      { label: 'removed', items: result.removed },
+      { label: 'not in the snapshot', items: withReasons(result.skipped) },
+      { label: 'could not restore', items: failed }
+    ])
+  };
+}
