@@ -25,7 +25,7 @@ import ipywidgets as widgets
 
 from .errors import MlvcError
 from .kernel_protocol import RepoTarget, run
-from .render import (
+from .present.render import (
     DiffView,
     RestoreView,
     SnapshotView,

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import MlvcError
-from .render import DiffView
+from .present.render import DiffView
 from .repo import Repo
 
 
@@ -297,8 +297,8 @@ def _options(items: list[str]) -> dict[str, Any]:
 
 
 def _transfer(args: argparse.Namespace, verb: str) -> None:
+    from .ops.remote import split_remote
     from .progress import Progress
-    from .remote import split_remote
 
     repo = _open(args)
     remote, refs = split_remote(repo, args.words)

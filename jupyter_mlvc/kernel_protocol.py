@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .capture import is_variable_name
 from .errors import BadInput, MlvcError, NoStore, UnknownRef
+from .state.capture import is_variable_name
 
 #: The mime type of the display that carries a reply.
 MIME = "application/vnd.jupyter-mlvc.reply+json"
@@ -248,7 +248,7 @@ def run(target: Target, request: Request | Mapping[str, Any]) -> Any:
 
 def result_data(request: Request, result: Any, seconds: float = 0.0) -> dict[str, Any]:
     """The JSON data of ``run``'s result, as a reply carries it."""
-    from .render import commit_summary
+    from .present.render import commit_summary
 
     if isinstance(request, Commit):
         return {"snapshot": snapshot_record(result), "summary": commit_summary(result, seconds)}

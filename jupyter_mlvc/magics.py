@@ -38,8 +38,7 @@ from .config import MLVC
 from .errors import MlvcError, StoreExists
 from .magic_line import LineError, one_line, split_line
 from .notebook_locator import from_hints, from_server
-from .progress import Progress
-from .render import (
+from .present.render import (
     CompareView,
     DiffView,
     LogView,
@@ -49,6 +48,7 @@ from .render import (
     StatusView,
     commit_summary,
 )
+from .progress import Progress
 from .repo import clear_metrics
 
 COMMANDS = (
@@ -659,7 +659,7 @@ class MlvcMagics(Magics):
         self._transfer("pull", args)
 
     def _transfer(self, verb: str, args: argparse.Namespace) -> None:
-        from .remote import split_remote
+        from .ops.remote import split_remote
 
         repo = self.repo(required=True)
         remote, refs = split_remote(repo, args.words)
@@ -713,7 +713,7 @@ class MlvcMagics(Magics):
             self._opened.clear()
 
     def _auto_commit(self, raw: str) -> None:
-        from .cellnames import touched_names
+        from .state.cellnames import touched_names
 
         ns = self.shell.user_ns
         touched = touched_names(self.shell.transform_cell(raw), ns)
@@ -1043,7 +1043,7 @@ def _connection_file(shell: Any) -> str | None:
 
 def _views() -> dict[type, Callable[[Any], Any]]:
     """The core's result types and the view that renders each (for the Python API's results)."""
-    from .diff import Diff
+    from .ops.diff import Diff
     from .snapshot import RestoreReport, Snapshot, Status
 
     return {

@@ -40,9 +40,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import capture as capture_mod
-from . import leases, pickling, signing, trust
-from .environment import environment
 from .errors import (
     AmbiguousRef,
     BadInput,
@@ -58,10 +55,17 @@ from .errors import (
     Untrusted,
     WriteFailed,
 )
-from .index import Index, dumps
-from .maintenance import Rebuilt, manifest_objects
-from .manifest import parse_manifest
-from .objects import (
+from .ops.maintenance import Rebuilt, manifest_objects
+from .snapshot import RestoreReport, Snapshot, Status, VariableInfo
+from .state import capture as capture_mod
+from .state import pickling
+from .state.environment import environment
+from .state.rng import capture_rng, dumps_rng, restore_rng
+from .state.summary import summarize
+from .store import leases, signing, trust
+from .store.index import Index, dumps
+from .store.manifest import parse_manifest
+from .store.objects import (
     CHUNK_SIZE,
     MAX_MANIFEST,
     MAX_NOTEBOOK,
@@ -70,10 +74,7 @@ from .objects import (
     compresses_well,
     hash_bytes,
 )
-from .refs import DEFAULT_BRANCH, check_name, is_id_prefix, split_ref
-from .rng import capture_rng, dumps_rng, restore_rng
-from .snapshot import RestoreReport, Snapshot, Status, VariableInfo
-from .summary import summarize
+from .store.refs import DEFAULT_BRANCH, check_name, is_id_prefix, split_ref
 
 # ``Repo.list`` shadows the builtin inside the class body.
 List = list
@@ -1367,7 +1368,7 @@ class Repo:
     ):
         """What changed from snapshot ``a`` to ``b`` (a ref, HEAD by default, or a
         namespace: the current state). Returns a ``Diff``; ``.to_dict()`` is JSON."""
-        from .diff import diff
+        from .ops.diff import diff
 
         return diff(
             self,
@@ -1383,7 +1384,7 @@ class Repo:
 
     def fsck(self):
         """Re-hash every object; list what is missing or corrupt, by snapshot and variable."""
-        from .maintenance import fsck
+        from .ops.maintenance import fsck
 
         return fsck(self)
 
@@ -1393,7 +1394,7 @@ class Repo:
         Objects younger than ``grace_seconds`` are spared: a commit running right now
         may be about to reference them.
         """
-        from .maintenance import gc
+        from .ops.maintenance import gc
 
         return gc(self, dry_run=dry_run, grace_seconds=grace_seconds)
 
@@ -1402,15 +1403,15 @@ class Repo:
         snapshots recovered, and those no key you accept vouches for (they must be
         trusted before they restore); the others restore as before. Manifests that do
         not validate are left out, each with its reason in ``rejected`` if given."""
-        from .maintenance import rebuild_index
+        from .ops.maintenance import rebuild_index
 
         return rebuild_index(self, rejected)
 
-    # -- remotes: sharing snapshots (see jupyter_mlvc/remote.py and docs/remotes.md) ----
+    # -- remotes: sharing snapshots (see jupyter_mlvc/ops/remote.py and docs/remotes.md) ----
 
     def remotes(self) -> dict[str, Any]:
         """The remotes this store knows: ``{name: RemoteConfig(name, url, options)}``."""
-        from .remote import remote_configs
+        from .ops.remote import remote_configs
 
         return remote_configs(self)
 
@@ -1431,7 +1432,7 @@ class Repo:
 
         >>> repo.remote_add("team", "s3://ml/mlvc", endpoint_url="http://minio:9000")  # doctest: +SKIP
         """
-        from .remote import add_remote
+        from .ops.remote import add_remote
 
         return add_remote(
             self, name, url, endpoint_url=endpoint_url, profile=profile, options=options
@@ -1439,7 +1440,7 @@ class Repo:
 
     def remote_remove(self, name: str) -> None:
         """Forget a remote (what it holds is left as it is)."""
-        from .remote import remove_remote
+        from .ops.remote import remove_remote
 
         remove_remote(self, name)
 
@@ -1455,7 +1456,7 @@ class Repo:
     ):
         """Upload snapshots (default: the current branch) and their ancestors that the
         remote lacks. Incremental, parallel, resumable. Returns a ``TransferReport``."""
-        from .remote import open_remote, push
+        from .ops.remote import open_remote, push
 
         return push(
             self,
@@ -1480,7 +1481,7 @@ class Repo:
         """Download snapshots from a remote (default: the current branch; everything
         into an empty store). Pulled snapshots restore only once trusted, unless signed
         with your key or a trusted key. Returns a ``TransferReport``."""
-        from .remote import open_remote, pull
+        from .ops.remote import open_remote, pull
 
         return pull(
             self,
@@ -1503,7 +1504,7 @@ class Repo:
         sort: str | None = None,
     ):
         """What a remote holds, as ``log`` shows it (a DataFrame, newest first)."""
-        from .remote import open_remote, remote_log
+        from .ops.remote import open_remote, remote_log
 
         return remote_log(
             self,
@@ -1517,14 +1518,14 @@ class Repo:
 
     def remote_snapshots(self, remote: str | None = None, notebook_path: Any = None, *, all=False):
         """What a remote holds as ``RemoteSnapshot`` records (with signer, local, trusted_by)."""
-        from .remote import open_remote, remote_snapshots
+        from .ops.remote import open_remote, remote_snapshots
 
         return remote_snapshots(self, open_remote(self, remote), notebook_path, all=all)
 
     def trust_key(self, path: str | os.PathLike, name: str | None = None):
         """Trust snapshots signed with a teammate's key file (``trust --key FILE``);
         accepts those already pulled. Returns a ``KeyTrust``."""
-        from .remote import trust_key
+        from .ops.remote import trust_key
 
         return trust_key(self, path, name)
 

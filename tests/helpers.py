@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from jupyter_mlvc import Repo
-from jupyter_mlvc.remote import Remote
+from jupyter_mlvc.ops.remote import Remote
 
 
 def same(a: Any, b: Any, _seen: set | None = None) -> bool:

@@ -1,6 +1,6 @@
 """Which variables a cell may have changed."""
 
-from jupyter_mlvc.cellnames import touched_names
+from jupyter_mlvc.state.cellnames import touched_names
 
 
 def ns_with(code: str) -> dict:

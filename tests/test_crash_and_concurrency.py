@@ -124,7 +124,7 @@ def test_four_processes_committing_at_once(tmp_path):
 def test_a_failed_commit_leaves_the_store_as_it_was(repo, monkeypatch):
     repo.commit({"v": np.arange(10)}, "before")
     before = (repo.list()[1], sorted(repo.objects))
-    from jupyter_mlvc import objects
+    from jupyter_mlvc.store import objects
 
     def broken_write(*args, **kwargs):
         raise OSError(28, "No space left on device")

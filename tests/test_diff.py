@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from jupyter_mlvc.diff import describe_change, notebook_diff
+from jupyter_mlvc.ops.diff import describe_change, notebook_diff
 
 
 def by_name(entries):

@@ -87,7 +87,7 @@ def test_planted_pickle_never_runs_through_magic_or_cli(shell, tmp_path, other_k
     ['<img src=x onerror="window.__pwned=1">', "<script>alert(1)</script>", "a & b < c"],
 )
 def test_hostile_messages_are_escaped_in_html(repo, message):
-    from jupyter_mlvc.render import LogView, SnapshotView
+    from jupyter_mlvc.present.render import LogView, SnapshotView
 
     snap = repo.commit({"v": "<b>bold</b>"}, message)
     for html in (SnapshotView(repo.show(snap.id))._repr_html_(), LogView(repo.log())._repr_html_()):

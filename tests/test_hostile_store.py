@@ -29,11 +29,11 @@ import zstandard
 
 from jupyter_mlvc import Repo, cli
 from jupyter_mlvc.errors import BadInput, BadManifest, BadObjectId, Untrusted
-from jupyter_mlvc.maintenance import rebuild_index
-from jupyter_mlvc.manifest import MAX_VARIABLES, validate_manifest
-from jupyter_mlvc.objects import CHUNK_SIZE, MAX_NOTEBOOK, check_oid
-from jupyter_mlvc.remote import MAX_ENTRY, Remote, TransferReport
-from jupyter_mlvc.signing import key_id, verify
+from jupyter_mlvc.ops.maintenance import rebuild_index
+from jupyter_mlvc.ops.remote import MAX_ENTRY, Remote, TransferReport
+from jupyter_mlvc.store.manifest import MAX_VARIABLES, validate_manifest
+from jupyter_mlvc.store.objects import CHUNK_SIZE, MAX_NOTEBOOK, check_oid
+from jupyter_mlvc.store.signing import key_id, verify
 
 from . import helpers
 from .helpers import user_store

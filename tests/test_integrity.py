@@ -11,7 +11,7 @@ import pytest
 
 from jupyter_mlvc import Repo
 from jupyter_mlvc.errors import DamagedStore, RestoreError, Untrusted
-from jupyter_mlvc.signing import key_path
+from jupyter_mlvc.store.signing import key_path
 
 
 def _variable_objects(repo, sid, name):

@@ -16,8 +16,8 @@ import pytest
 
 from jupyter_mlvc import Repo, leases, maintenance, trust
 from jupyter_mlvc.errors import RemoteFailed, WriteFailed
-from jupyter_mlvc.objects import CHUNK_SIZE, WriteBatch, hash_bytes
-from jupyter_mlvc.remote import LocalObjects
+from jupyter_mlvc.ops.remote import LocalObjects
+from jupyter_mlvc.store.objects import CHUNK_SIZE, WriteBatch, hash_bytes
 
 HOUR = 3600
 

@@ -247,6 +247,6 @@ def test_an_index_of_an_older_version_is_read_without_migrating(ro_mount):
 
 
 def _sign(repo: Repo, sid: str) -> str:
-    from jupyter_mlvc import signing
+    from jupyter_mlvc.store import signing
 
     return signing.sign(repo.key, sid)

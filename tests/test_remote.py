@@ -21,7 +21,7 @@ import pytest
 
 from jupyter_mlvc import Repo
 from jupyter_mlvc.errors import BadInput, CorruptObject, RemoteFailed, UnknownRemote, Untrusted
-from jupyter_mlvc.remote import Remote
+from jupyter_mlvc.ops.remote import Remote
 
 from . import helpers
 from .helpers import user_store as _store
@@ -405,7 +405,7 @@ def test_command_line(tmp_path, bucket_url, s3_endpoint):
 
 def test_importing_the_core_imports_no_remote_library():
     code = (
-        "import sys, jupyter_mlvc, jupyter_mlvc.remote, jupyter_mlvc.cli\n"
+        "import sys, jupyter_mlvc, jupyter_mlvc.ops.remote, jupyter_mlvc.cli\n"
         "print(','.join(m for m in ('fsspec', 's3fs', 'botocore', 'moto') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

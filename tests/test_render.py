@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from jupyter_mlvc.render import (
+from jupyter_mlvc.present.render import (
     LogView,
     RefsView,
     RestoreView,
@@ -236,7 +236,7 @@ def test_render_does_not_import_ipython():
     # The renderers are shared with faces that have no IPython (the CLI, the server).
     import subprocess
 
-    code = "import jupyter_mlvc.render, sys; print('IPython' in sys.modules)"
+    code = "import jupyter_mlvc.present.render, sys; print('IPython' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -324,7 +324,7 @@ def _row(text: str, name: str) -> str:
 
 
 def test_diff_text_shows_how_each_kind_changed(two_states):
-    from jupyter_mlvc.render import DiffView
+    from jupyter_mlvc.present.render import DiffView
 
     text = str(DiffView(two_states))
     assert text.splitlines()[0].startswith(
@@ -366,7 +366,7 @@ def test_diff_text_shows_how_each_kind_changed(two_states):
 
 
 def test_diff_html_has_tables_and_a_coloured_line_diff(two_states):
-    from jupyter_mlvc.render import DiffView
+    from jupyter_mlvc.present.render import DiffView
 
     html = DiffView(two_states)._repr_html_()
     assert "<h4>Variables</h4>" in html and "<h4>Metrics</h4>" in html
@@ -381,7 +381,7 @@ def test_diff_html_has_tables_and_a_coloured_line_diff(two_states):
 
 
 def test_diff_of_equal_states_says_so(repo):
-    from jupyter_mlvc.render import DiffView
+    from jupyter_mlvc.present.render import DiffView
 
     s = repo.commit({"a": 1}, "one", metrics={"acc": 0.5})
     view = DiffView(repo.diff(s.id, s.id))
@@ -391,7 +391,7 @@ def test_diff_of_equal_states_says_so(repo):
 
 
 def test_diff_with_the_current_state_leaves_out_uncommitted_metrics(repo):
-    from jupyter_mlvc.render import DiffView
+    from jupyter_mlvc.present.render import DiffView
 
     s = repo.commit({"a": 1}, "one", metrics={"acc": 0.5})
     text = str(DiffView(repo.diff(s.id, {"a": 2})))
@@ -400,7 +400,7 @@ def test_diff_with_the_current_state_leaves_out_uncommitted_metrics(repo):
 
 
 def test_environment_changes_are_listed(two_states):
-    from jupyter_mlvc.render import DiffView
+    from jupyter_mlvc.present.render import DiffView
 
     data = two_states.to_dict()
     data["environment"] = [{"name": "numpy", "before": "1.26.4", "after": "2.0.0"}]
@@ -415,7 +415,7 @@ def test_environment_changes_are_listed(two_states):
 def test_diff_html_escapes_values_names_messages_and_sources(repo):
     import nbformat
 
-    from jupyter_mlvc.render import DiffView
+    from jupyter_mlvc.present.render import DiffView
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
     s1 = repo.commit({"v": "safe", EVIL: 1}, EVIL, notebook=nb, metrics={EVIL: 1.0})
@@ -434,7 +434,7 @@ def test_diff_html_escapes_values_names_messages_and_sources(repo):
 
 
 def test_change_lines_of_values_that_could_not_be_compared():
-    from jupyter_mlvc.render import change_lines, change_text
+    from jupyter_mlvc.present.render import change_lines, change_text
 
     untrusted = {"kind": "bytes", "bytes_changed": True, "note": "values not compared: not signed"}
     assert change_lines(untrusted) == ["values not compared: not signed"]
@@ -464,7 +464,7 @@ def test_change_lines_of_values_that_could_not_be_compared():
 
 
 def test_compare_view_puts_snapshots_side_by_side(repo):
-    from jupyter_mlvc.render import CompareView
+    from jupyter_mlvc.present.render import CompareView
 
     snaps = []
     for i, (C, acc) in enumerate([(1.0, 0.9), (0.1, 0.8), (0.01, 0.7)]):
@@ -493,7 +493,7 @@ def test_compare_view_puts_snapshots_side_by_side(repo):
 
 
 def test_compare_view_escapes(repo):
-    from jupyter_mlvc.render import CompareView
+    from jupyter_mlvc.present.render import CompareView
 
     # A variable's name is an identifier (other keys are no state): its value carries it.
     s1 = repo.commit({"x": EVIL + "1"}, EVIL, metrics={EVIL: 1.0})
@@ -524,7 +524,7 @@ def test_show_has_model_cards(repo):
 
 
 def test_model_card_lists_feature_names():
-    from jupyter_mlvc.render import model_card_rows, model_line
+    from jupyter_mlvc.present.render import model_card_rows, model_line
 
     card = {
         "library": "scikit-learn",

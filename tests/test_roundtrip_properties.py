@@ -245,3 +245,11 @@ def test_fitted_sklearn_estimator(repo):
     out = repo.checkout(snap.id)
     assert np.array_equal(out["model"].predict(X), model.predict(X))
     assert np.array_equal(out["model"].predict_proba(X), model.predict_proba(X))
+
+
+def test_pickles_naming_the_modules_old_paths_still_load():
+    # Stores made before the modules moved into packages name jupyter_mlvc.pickling.
+    from jupyter_mlvc.state import pickling
+
+    stream = b"\x80\x05cjupyter_mlvc.pickling\nMOVED_MODULES\n."
+    assert pickling.loads(stream, {}) is pickling.MOVED_MODULES

@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jupyter_mlvc import Repo
-from jupyter_mlvc.diff import notebook_diff
 from jupyter_mlvc.errors import BadInput
+from jupyter_mlvc.ops.diff import notebook_diff
 from jupyter_mlvc.server import ROUTES
 from jupyter_mlvc.server.notebook_body import comparable_notebook, parse_notebook
 from jupyter_mlvc.server.paths import BadPath, OutsideRoot, confine

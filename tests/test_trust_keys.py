@@ -14,7 +14,7 @@ import pytest
 
 from jupyter_mlvc import Repo, signing, trust
 from jupyter_mlvc.errors import Untrusted
-from jupyter_mlvc.index import MIGRATIONS
+from jupyter_mlvc.store.index import MIGRATIONS
 
 
 @pytest.fixture

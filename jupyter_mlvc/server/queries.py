@@ -240,7 +240,7 @@ def current_notebook_diff(notebook: Path, a: str, content: Any) -> dict[str, Any
     the kernel (the ``diff`` op of :mod:`jupyter_mlvc.kernel_protocol`) and puts
     both halves together.
     """
-    from ..diff import notebook_diff
+    from ..ops.diff import notebook_diff
 
     current = comparable_notebook(content)
     with _require(notebook) as repo:

@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from .errors import BadManifest, BadName
+from ..errors import BadManifest, BadName
 from .objects import CHUNK_SIZE, MAX_NOTEBOOK, MAX_RNG, is_oid, shown
 from .refs import check_name
 

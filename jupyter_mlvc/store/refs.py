@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import BadName, UnknownRef
+from ..errors import BadName, UnknownRef
 
 MIN_PREFIX = 4
 DEFAULT_BRANCH = "main"

@@ -7,7 +7,7 @@ import platform
 import sys
 from typing import Any
 
-from ._version import __version__
+from .._version import __version__
 
 KEY_PACKAGES = (
     "numpy",

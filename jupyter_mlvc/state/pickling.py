@@ -280,10 +280,24 @@ class Pickler(cloudpickle.Pickler):
         )
 
 
+#: Where this package's modules lived before they moved into packages: pickles in
+#: existing stores name their rebuild functions by these paths.
+MOVED_MODULES = {
+    "jupyter_mlvc.pickling": "jupyter_mlvc.state.pickling",
+    "jupyter_mlvc.torch_support": "jupyter_mlvc.state.torch_support",
+    "jupyter_mlvc.capture": "jupyter_mlvc.state.capture",
+    "jupyter_mlvc.summary": "jupyter_mlvc.state.summary",
+    "jupyter_mlvc.rng": "jupyter_mlvc.state.rng",
+}
+
+
 class Unpickler(pickle.Unpickler):
     def __init__(self, file, namespace: dict, buffers=None):
         super().__init__(file, buffers=buffers)
         self._namespace = namespace
+
+    def find_class(self, module: str, name: str) -> Any:
+        return super().find_class(MOVED_MODULES.get(module, module), name)
 
     def persistent_load(self, pid):
         if pid == NAMESPACE_PID:

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import leases, trust
-from .errors import DamagedStore, ReadOnlyStore
+from ..errors import DamagedStore, ReadOnlyStore
+from ..store import leases, trust
 
 if TYPE_CHECKING:
-    from .repo import Repo
+    from ..repo import Repo
 
 
 @dataclass
@@ -219,8 +219,8 @@ def _peek_manifest(repo: Repo, oid: str) -> dict[str, Any] | None:
     ``BadManifest`` if it looks like a manifest but is not one this version can read."""
     import zstandard
 
-    from .manifest import parse_manifest
-    from .objects import MAX_MANIFEST
+    from ..store.manifest import parse_manifest
+    from ..store.objects import MAX_MANIFEST
 
     try:
         with repo.objects.open(oid, limit=MAX_MANIFEST) as f:
@@ -281,7 +281,7 @@ def rebuild_index(repo: Repo, rejected: dict[str, str] | None = None) -> Rebuilt
     A manifest that is damaged or malformed is left out, and ``rejected`` (when
     given) maps its id to the one-line reason.
     """
-    from .index import Index
+    from ..store.index import Index
 
     if not repo.index.writable():
         raise ReadOnlyStore(
@@ -338,7 +338,7 @@ def insert_snapshot_from_manifest(db: Any, sid: str, m: dict[str, Any]) -> str:
     Used to rebuild a lost index and to insert snapshots pulled from a remote; their
     signatures are ``trust``'s business.
     """
-    from .index import dumps
+    from ..store.index import dumps
 
     nb = m.get("notebook_path") or ""
     db.execute(

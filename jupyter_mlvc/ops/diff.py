@@ -29,11 +29,11 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import capture as capture_mod
-from .errors import MlvcError, Untrusted
+from ..errors import MlvcError, Untrusted
+from ..state import capture as capture_mod
 
 if TYPE_CHECKING:
-    from .repo import Repo
+    from ..repo import Repo
 
 MAX_ITEMS = 20
 
@@ -207,7 +207,7 @@ def diff(
 
 
 def _environment_now() -> dict[str, Any]:
-    from .environment import environment
+    from ..state.environment import environment
 
     return environment()
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import blake3
 import zstandard
 
-from .errors import BadObjectId, CorruptObject, MissingObject
+from ..errors import BadObjectId, CorruptObject, MissingObject
 
 RAW = b"R"
 ZSTD = b"Z"

@@ -243,7 +243,7 @@ def variable_text(type_name: str, summary: Mapping[str, Any] | None, *, value: b
     ``value``: where the value itself is short (a number, a short string or list),
     show it rather than its length, so that two versions can be told apart.
     """
-    from .snapshot import VariableInfo
+    from ..snapshot import VariableInfo
 
     summary = summary or {}
     card = summary.get("model")

@@ -42,8 +42,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
-from . import leases, signing, trust
-from .errors import (
+from ..errors import (
     AmbiguousRef,
     BadInput,
     BadManifest,
@@ -56,9 +55,9 @@ from .errors import (
     UnknownRef,
     UnknownRemote,
 )
-from .maintenance import insert_snapshot_from_manifest, manifest_objects
-from .manifest import object_sizes, parse_manifest, validate_entry
-from .objects import (
+from ..store import leases, signing, trust
+from ..store.manifest import object_sizes, parse_manifest, validate_entry
+from ..store.objects import (
     MAX_MANIFEST,
     MAX_OBJECT,
     ObjectStore,
@@ -67,10 +66,11 @@ from .objects import (
     open_regular,
     verify_stored,
 )
-from .refs import DEFAULT_BRANCH, check_name, is_id_prefix
+from ..store.refs import DEFAULT_BRANCH, check_name, is_id_prefix
+from .maintenance import insert_snapshot_from_manifest, manifest_objects
 
 if TYPE_CHECKING:
-    from .repo import Repo
+    from ..repo import Repo
 
 REMOTE_FORMAT = 1
 MARKER = "MLVC-REMOTE"
@@ -1307,7 +1307,7 @@ def remote_log(
         df[name] = [s.metrics.get(name, float("nan")) for s in snaps]
     df.attrs["rejected"] = rejected
     if sort:
-        from .repo import sort_log
+        from ..repo import sort_log
 
         return sort_log(df, sort, limit)
     return df

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import DamagedStore, ReadOnlyStore
+from ..errors import DamagedStore, ReadOnlyStore
 
 if TYPE_CHECKING:
     # sqlite-utils imports pandas when it can: loaded on first use, not at import.
