@@ -16,8 +16,16 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
+
+from .format import (
+    format_bytes,
+    format_duration,
+    format_metric,
+    format_metrics,
+    format_time,
+    one_line,
+)
 
 #: Columns of ``Repo.log`` that are not metrics.
 LOG_BASE_COLUMNS = (
@@ -70,66 +78,6 @@ def _html(value: Any) -> str:
 def lines_html(lines: Iterable[str]) -> Markup:
     """Several lines of text in one table cell."""
     return Markup("<br>".join(esc(line) for line in lines))
-
-
-def format_bytes(n: float | None) -> str:
-    """``1234567`` -> ``1.2 MB`` (powers of 1000, like the summary line's sizes)."""
-    if n is None or (isinstance(n, float) and math.isnan(n)):
-        return ""
-    n = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{int(n)} B" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
-
-
-def format_duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes} min {secs} s"
-
-
-def format_time(value: Any) -> str:
-    """A timestamp in the local time zone, to the second."""
-    if value is None:
-        return ""
-    if hasattr(value, "to_pydatetime"):
-        value = value.to_pydatetime(warn=False)
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone()
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
-
-
-def format_metric(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        return f"{value:.6g}"
-    return str(value)
-
-
-def format_metrics(metrics: Mapping[str, Any]) -> str:
-    return "  ".join(f"{k}={format_metric(v)}" for k, v in metrics.items())
-
-
-def one_line(text: Any, width: int = 60) -> str:
-    """The first line of ``text``, cut to ``width`` characters."""
-    s = str(text or "").strip().splitlines()
-    line = s[0] if s else ""
-    if len(line) > width or len(s) > 1:
-        line = line[: width - 1].rstrip() + "…"
-    return line
 
 
 def _names(names: Iterable[str], limit: int = 8) -> str:
