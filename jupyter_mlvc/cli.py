@@ -43,7 +43,7 @@ def _human(n: float) -> str:
 def _open(args: argparse.Namespace) -> Repo:
     repo = Repo.open(args.store)
     if getattr(args, "notebook", None):
-        repo.notebook_path = repo._nb_key(args.notebook)
+        repo.notebook_path = repo.notebook_key(args.notebook)
     return repo
 
 

@@ -41,9 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import (
-    AmbiguousRef,
     BadInput,
-    BadName,
     DamagedStore,
     MlvcError,
     NoStore,
@@ -62,7 +60,7 @@ from .state import pickling
 from .state.environment import environment
 from .state.rng import capture_rng, dumps_rng, restore_rng
 from .state.summary import summarize
-from .store import leases, signing, trust
+from .store import leases, refs, signing, trust
 from .store.index import Index, dumps
 from .store.manifest import parse_manifest
 from .store.objects import (
@@ -74,7 +72,7 @@ from .store.objects import (
     compresses_well,
     hash_bytes,
 )
-from .store.refs import DEFAULT_BRANCH, check_name, is_id_prefix, split_ref
+from .store.refs import DEFAULT_BRANCH, check_name
 
 # ``Repo.list`` shadows the builtin inside the class body.
 List = list
@@ -209,7 +207,7 @@ class Repo:
         # id() of each variable's value then (see ``commit(assume_unchanged=...)``).
         # Shared by every Repo of this store in the process: the magics open one per command.
         self._recent = _RECENT.setdefault(str(self.path.resolve()), {})
-        self.notebook_path = None if notebook_path is None else self._nb_key(notebook_path)
+        self.notebook_path = None if notebook_path is None else self.notebook_key(notebook_path)
 
     def __repr__(self) -> str:
         return f"<Repo {self.path}>"
@@ -298,7 +296,9 @@ class Repo:
 
     # -- notebooks and refs ------------------------------------------------------
 
-    def _nb_key(self, notebook_path: str | os.PathLike | None) -> str:
+    def notebook_key(self, notebook_path: str | os.PathLike | None) -> str:
+        """How the index names a notebook: its path relative to the store's folder
+        (POSIX form), or absolute when it lies elsewhere; ``""`` for none."""
         if notebook_path is None or str(notebook_path) == "":
             return ""
         try:
@@ -318,10 +318,11 @@ class Repo:
         except ValueError:
             return p.as_posix()
 
-    def _scope(self, notebook_path: Any = None) -> str:
-        """The notebook whose HEAD and branches a ref refers to."""
+    def scope(self, notebook_path: Any = None) -> str:
+        """The notebook key (see ``notebook_key``) whose HEAD and branches a ref refers
+        to: ``notebook_path``'s, else this Repo's notebook, else the newest snapshot's."""
         if notebook_path is not None:
-            return self._nb_key(notebook_path)
+            return self.notebook_key(notebook_path)
         if self.notebook_path is not None:
             return self.notebook_path
         row = self.index.one(
@@ -335,98 +336,39 @@ class Repo:
             for r in self.index.rows("select distinct notebook from snapshots order by notebook")
         ]
 
-    def _head_id(self, nb: str) -> str | None:
-        row = self.index.one("select * from heads where notebook = ?", [nb])
-        if row is None:
-            return None
-        if row["branch"]:
-            ref = self.index.one(
-                "select target from refs where notebook = ? and kind = 'branch' and name = ?",
-                [nb, row["branch"]],
-            )
-            return ref["target"] if ref else None
-        return row["snapshot"]
+    def head_id(self, notebook_path: Any = None) -> str | None:
+        """The id of the notebook's HEAD snapshot, or None before its first commit."""
+        return refs.head_id(self.index.conn, self.scope(notebook_path))
 
     def current_branch(self, notebook_path: Any = None) -> str | None:
         """The branch the next commit goes to, or None when HEAD is detached."""
-        nb = self._scope(notebook_path)
-        row = self.index.one("select branch from heads where notebook = ?", [nb])
-        if row is None:
+        state = refs.head(self.index.conn, self.scope(notebook_path))
+        if state is None:
             return DEFAULT_BRANCH
-        return row["branch"] or None
+        return state[0] or None
 
     def resolve(self, ref: str, notebook_path: Any = None) -> str:
         """The full id a ref names: an id or unique prefix, HEAD, HEAD~N, a branch, a tag."""
-        base, steps = split_ref(ref)
-        nb = self._scope(notebook_path)
-        sid: str | None
-        if base.upper() == "HEAD":
-            sid = self._head_id(nb)
-            if sid is None:
-                raise UnknownRef(f"no snapshots yet{' of ' + nb if nb else ''}: HEAD names nothing")
-        else:
-            row = self.index.one(
-                "select target from refs where notebook = ? and kind = 'branch' and name = ?",
-                [nb, base],
-            ) or self.index.one(
-                "select target from refs where notebook = '' and kind = 'tag' and name = ?", [base]
-            )
-            sid = row["target"] if row else None
-            if sid is None and is_id_prefix(base):
-                rows = self.index.rows(
-                    "select id from snapshots where id >= ? and id < ? order by id limit 6",
-                    [base.lower(), base.lower() + "g"],
-                )
-                if len(rows) > 1:
-                    shown = ", ".join(r["id"][:12] for r in rows[:5])
-                    raise AmbiguousRef(
-                        f"{base!r} matches several snapshots ({shown}...): give more characters"
-                    )
-                sid = rows[0]["id"] if rows else None
-            if sid is None:
-                raise UnknownRef(f"unknown ref {base!r}: not a snapshot id, branch or tag")
-        for i in range(steps):
-            row = self.index.one(
-                "select parent from parents where snapshot = ? and position = 0", [sid]
-            )
-            if row is None:
-                raise UnknownRef(
-                    f"{ref!r} goes back {steps} snapshots, but only {i} come before it"
-                )
-            sid = row["parent"]
-        return sid  # type: ignore[return-value]
+        return refs.resolve(self.index.conn, ref, self.scope(notebook_path))
 
     def branches(self, notebook_path: Any = None) -> dict[str, str]:
-        nb = self._scope(notebook_path)
-        rows = self.index.rows(
-            "select name, target from refs where notebook = ? and kind = 'branch' order by name",
-            [nb],
-        )
-        return {r["name"]: r["target"] for r in rows}
+        return refs.branches(self.index.conn, self.scope(notebook_path))
 
     def tags(self) -> dict[str, str]:
-        rows = self.index.rows(
-            "select name, target from refs where notebook = '' and kind = 'tag' order by name"
-        )
-        return {r["name"]: r["target"] for r in rows}
+        return refs.tags(self.index.conn)
 
     def branch(self, name: str, ref: str = "HEAD", notebook_path: Any = None) -> str:
         """Create branch ``name`` at ``ref``. When ``ref`` is the notebook's HEAD, the
         next commits go to the new branch. Returns the snapshot id."""
         check_name(name, "branch")
-        nb = self._scope(notebook_path)
+        nb = self.scope(notebook_path)
         sid = self.resolve(ref, notebook_path)
         owner = self.index.one("select notebook from snapshots where id = ?", [sid])
         nb = owner["notebook"] if owner else nb
         with self.index.write() as db:
-            if db.execute(
-                "select 1 from refs where notebook = ? and kind = 'branch' and name = ?", [nb, name]
-            ).fetchone():
-                raise BadName(f"branch {name!r} already exists")
-            db.execute("insert into refs values (?, 'branch', ?, ?)", [nb, name, sid])
-            head = self._head_id_tx(db, nb)
-            if head == sid:
-                self._set_head(db, nb, branch=name)
+            refs.create_branch(db, nb, name, sid)
+            if refs.head_id(db, nb) == sid:
+                refs.set_head(db, nb, branch=name)
         return sid
 
     def tag(self, name: str, ref: str = "HEAD", notebook_path: Any = None) -> str:
@@ -434,38 +376,8 @@ class Repo:
         check_name(name, "tag")
         sid = self.resolve(ref, notebook_path)
         with self.index.write() as db:
-            if db.execute(
-                "select 1 from refs where notebook = '' and kind = 'tag' and name = ?", [name]
-            ).fetchone():
-                raise BadName(f"tag {name!r} already exists")
-            db.execute("insert into refs values ('', 'tag', ?, ?)", [name, sid])
+            refs.create_tag(db, name, sid)
         return sid
-
-    def _head_id_tx(self, db, nb: str) -> str | None:
-        row = db.execute("select branch, snapshot from heads where notebook = ?", [nb]).fetchone()
-        if row is None:
-            return None
-        branch, snapshot = row
-        if branch:
-            ref = db.execute(
-                "select target from refs where notebook = ? and kind = 'branch' and name = ?",
-                [nb, branch],
-            ).fetchone()
-            return ref[0] if ref else None
-        return snapshot
-
-    @staticmethod
-    def _set_head(
-        db,
-        nb: str,
-        branch: str | None = None,
-        snapshot: str | None = None,
-        from_branch: str | None = None,
-    ):
-        db.execute(
-            "insert or replace into heads (notebook, branch, snapshot, from_branch) values (?, ?, ?, ?)",
-            [nb, branch, snapshot, from_branch],
-        )
 
     # -- commit ----------------------------------------------------------------
 
@@ -506,7 +418,9 @@ class Repo:
         merged = _check_metrics({**_staged_metrics, **(metrics or {})})
         nb_bytes = _notebook_bytes(notebook)
         nb = (
-            self._nb_key(notebook_path) if notebook_path is not None else (self.notebook_path or "")
+            self.notebook_key(notebook_path)
+            if notebook_path is not None
+            else (self.notebook_path or "")
         )
         skip, reuse_from = self._reusable(nb, namespace, assume_unchanged)
         captured = capture_mod.capture(namespace, only, exclude, skip=skip)
@@ -534,7 +448,7 @@ class Repo:
         if assume_unchanged is None:
             return set(), None
         recent = self._recent.get(nb)
-        head = self._head_id(nb)
+        head = refs.head_id(self.index.conn, nb)
         if recent is None or head is None or recent[0] != head:
             return set(), None
         manifest = self._manifest(head)
@@ -566,7 +480,7 @@ class Repo:
             captured.reused[name] = entry
 
     def _unchanged(self, captured: capture_mod.Captured, nb: str) -> bool:
-        head = self._head_id(nb)
+        head = refs.head_id(self.index.conn, nb)
         if head is None:
             return not captured.variables and not captured.reused
         stored = dict(
@@ -618,7 +532,7 @@ class Repo:
             rng_oid = batch.put(dumps_rng(capture_rng()), compress=True) if rng else None
             batch.flush()
             with self.index.write() as db:
-                parent = self._head_id_tx(db, nb)
+                parent = refs.head_id(db, nb)
                 branch, detached_from = self._branch_for_commit(db, nb)
                 manifest = {
                     "format": FORMAT,
@@ -707,7 +621,7 @@ class Repo:
                 db.execute(
                     "insert or replace into refs values (?, 'branch', ?, ?)", [nb, branch, sid]
                 )
-                self._set_head(db, nb, branch=branch)
+                refs.set_head(db, nb, branch=branch)
                 del detached_from
             written = batch.bytes_written
         self._recent[nb] = (sid, dict(captured.ids))
@@ -888,7 +802,7 @@ class Repo:
         return self._snapshot(self._row(self.resolve(ref, notebook_path)), with_variables=True)
 
     def head(self, notebook_path: Any = None) -> Snapshot | None:
-        sid = self._head_id(self._scope(notebook_path))
+        sid = self.head_id(notebook_path)
         return None if sid is None else self._snapshot(self._row(sid), with_variables=True)
 
     def list(
@@ -916,7 +830,7 @@ class Repo:
         clauses, params = [], []
         if not all_:
             clauses.append("notebook = ?")
-            params.append(self._scope(notebook_path))
+            params.append(self.scope(notebook_path))
         if search:
             clauses.append("message like ? escape '\\'")
             params.append(
@@ -1225,7 +1139,7 @@ class Repo:
         exclude = list(exclude or ())
         rng_restored: List[str] = []
         sid = self.resolve(ref, notebook_path)
-        nb = self._nb_key(notebook_path) if notebook_path is not None else self._scope(None)
+        nb = self.notebook_key(notebook_path) if notebook_path is not None else self.scope(None)
         self._plan(sid, names)
         self._check_trust(sid)
         saved = None
@@ -1234,7 +1148,7 @@ class Repo:
             captured = capture_mod.capture(namespace, exclude=exclude)
             current_hashes = self._hashes(captured)
             if captured.variables or captured.skipped:
-                head = self._head_id(nb)
+                head = refs.head_id(self.index.conn, nb)
                 if head is None or not self._status_of(captured, head, current_hashes).clean:
                     if self.index.read_only:
                         raise ReadOnlyStore(
@@ -1276,24 +1190,18 @@ class Repo:
             errors["(HEAD)"] = f"HEAD stays where it was: the store {self.path} is read-only"
         elif names is None and not [n for n in errors if not n.startswith("(")]:
             with self.index.write() as db:
-                tip = db.execute(
-                    "select name from refs where notebook = ? and kind = 'branch' and target = ? order by name",
-                    [nb, sid],
-                ).fetchall()
-                tips = [r[0] for r in tip]
-                head_row = db.execute(
-                    "select branch from heads where notebook = ?", [nb]
-                ).fetchone()
+                tips = refs.branches_at(db, nb, sid)
+                state = refs.head(db, nb)
                 self._recent[nb] = (
                     sid,
                     {n: id(namespace[n]) for n in manifest["variables"] if n in namespace},
                 )
-                if head_row and head_row[0] in tips:
+                if state and state[0] in tips:
                     pass
                 elif tips:
-                    self._set_head(db, nb, branch=tips[0])
+                    refs.set_head(db, nb, branch=tips[0])
                 else:
-                    self._set_head(db, nb, snapshot=sid, from_branch=manifest.get("branch"))
+                    refs.set_head(db, nb, snapshot=sid, from_branch=manifest.get("branch"))
         return RestoreReport(
             snapshot=self.show(sid),
             restored=sorted(values),

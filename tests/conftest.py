@@ -48,7 +48,7 @@ def _isolated_jupyter_dirs(tmp_path_factory, monkeypatch):
 def repo(tmp_path: Path) -> Repo:
     """A fresh store in a temporary project folder, with a default notebook."""
     r = Repo.init(tmp_path)
-    r.notebook_path = r._nb_key(tmp_path / "analysis.ipynb")
+    r.notebook_path = r.notebook_key(tmp_path / "analysis.ipynb")
     yield r
     r.close()
 

@@ -71,7 +71,7 @@ def user_store(path: Path, key: bytes | None = None) -> Repo:
     """A store of one user (``key``: that user's secret; default: this test's user)."""
     path.mkdir(parents=True, exist_ok=True)
     repo = Repo.init(path)
-    repo.notebook_path = repo._nb_key(path / "analysis.ipynb")
+    repo.notebook_path = repo.notebook_key(path / "analysis.ipynb")
     if key is not None:
         repo._key = key
     return repo

@@ -189,7 +189,7 @@ def test_rebuild_index_recovers_snapshots(tmp_path):
     import sys
 
     repo = Repo.init(tmp_path)
-    repo.notebook_path = repo._nb_key(tmp_path / "nb.ipynb")
+    repo.notebook_path = repo.notebook_key(tmp_path / "nb.ipynb")
     s1 = repo.commit({"x": np.arange(100_000), "v": 1}, "one", metrics={"acc": 0.5})
     s2 = repo.commit({"x": np.arange(100_000), "v": 2}, "two")
     repo.close()

@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jupyter_mlvc import Repo, leases, maintenance, trust
+from jupyter_mlvc import Repo
 from jupyter_mlvc.errors import RemoteFailed, WriteFailed
+from jupyter_mlvc.ops import maintenance
 from jupyter_mlvc.ops.remote import LocalObjects
+from jupyter_mlvc.store import leases, trust
 from jupyter_mlvc.store.objects import CHUNK_SIZE, WriteBatch, hash_bytes
 
 HOUR = 3600
@@ -50,7 +52,7 @@ def pushed(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     a = Repo.init(tmp_path / "a")
-    a.notebook_path = a._nb_key(tmp_path / "a" / "nb.ipynb")
+    a.notebook_path = a.notebook_key(tmp_path / "a" / "nb.ipynb")
     rng = np.random.default_rng(0)
     state = {"big": rng.random(3 * CHUNK_SIZE // 8), "small": [1, 2, 3]}
     s1 = a.commit(state, "one")

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jupyter_mlvc import Repo, signing, trust
+from jupyter_mlvc import Repo
 from jupyter_mlvc.errors import Untrusted
+from jupyter_mlvc.store import signing, trust
 from jupyter_mlvc.store.index import MIGRATIONS
 
 

@@ -66,7 +66,7 @@ from ..store.objects import (
     open_regular,
     verify_stored,
 )
-from ..store.refs import DEFAULT_BRANCH, check_name, is_id_prefix
+from ..store.refs import DEFAULT_BRANCH, check_name, head_id, is_id_prefix, set_head
 from .maintenance import insert_snapshot_from_manifest, manifest_objects
 
 if TYPE_CHECKING:
@@ -824,8 +824,8 @@ def _push_tips(repo: Repo, refs: list[str], all_: bool, notebook_path: Any) -> l
         return [r["id"] for r in repo.index.rows("select id from snapshots")]
     if refs:
         return [repo.resolve(r, notebook_path) for r in refs]
-    nb = repo._scope(notebook_path)
-    if repo._head_id(nb) is None:
+    nb = repo.scope(notebook_path)
+    if head_id(repo.index.conn, nb) is None:
         raise UnknownRef(f"nothing to push: no snapshots yet{' of ' + nb if nb else ''}")
     branch = repo.current_branch(notebook_path)
     ref = branch if branch and branch in repo.branches(notebook_path) else "HEAD"
@@ -937,11 +937,11 @@ def _pull_tips(
     empty = repo.index.one("select 1 as x from snapshots limit 1") is None
     if all_ or (not refs and empty and notebook_path is None and repo.notebook_path is None):
         return list(snaps)
-    nb = repo._scope(notebook_path)
+    nb = repo.scope(notebook_path)
     if not refs:
         branch = repo.current_branch(notebook_path)
         if branch is None:
-            head = repo._head_id(nb)
+            head = head_id(repo.index.conn, nb)
             row = repo.index.one("select branch from snapshots where id = ?", [head])
             branch = (row or {}).get("branch") or DEFAULT_BRANCH
         on_branch = [s for s, e in snaps.items() if e.notebook == nb and e.branch == branch]
@@ -1210,7 +1210,7 @@ def _move_refs(
             elif _is_ancestor(db, row[0], tip):
                 head = db.execute("select branch from heads where notebook = ?", [nb]).fetchone()
                 if head is not None and head[0] == branch:
-                    repo._set_head(db, nb, snapshot=row[0], from_branch=branch)
+                    set_head(db, nb, snapshot=row[0], from_branch=branch)
                     report.detached.append(nb)
                 db.execute(
                     "update refs set target = ? where notebook = ? and kind = 'branch' and name = ?",
@@ -1231,7 +1231,7 @@ def _move_refs(
                 newest[nb] = (created, name)
     for nb, (_, name) in newest.items():
         if db.execute("select 1 from heads where notebook = ?", [nb]).fetchone() is None:
-            repo._set_head(db, nb, branch=name)
+            set_head(db, nb, branch=name)
 
 
 # -- what a remote holds, and keys -----------------------------------------------------------
@@ -1255,7 +1255,7 @@ def remote_snapshots(
     if rejected is not None:
         rejected.update(remote.rejected)
     if not all and (notebook_path is not None or repo.notebook_path is not None):
-        nb = repo._scope(notebook_path)
+        nb = repo.scope(notebook_path)
         snaps = {s: e for s, e in snaps.items() if e.notebook == nb}
     local = {r["id"] for r in repo.index.rows("select id from snapshots")}
     ring = trust.keyring(repo.key)

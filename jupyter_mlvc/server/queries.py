@@ -90,7 +90,7 @@ def snapshots_page(
             branch=branch,
             include_auto=include_auto,
         )
-        head = _head_id(repo, notebook)
+        head = repo.head_id(notebook)
         return {
             **page,
             "snapshots": [s.to_dict() for s in snaps],
@@ -102,18 +102,11 @@ def snapshots_page(
         }
 
 
-def _head_id(repo: Repo, notebook: Path) -> str | None:
-    try:
-        return repo.resolve("HEAD", notebook)
-    except UnknownRef:
-        return None
-
-
 def snapshot_detail(notebook: Path, ref: str) -> dict[str, Any]:
     """One snapshot with its variables, skipped variables, metrics, environment and refs."""
     with _require(notebook) as repo:
         snap = _owned(repo, repo.show(ref, notebook))
-        head = _head_id(repo, notebook)
+        head = repo.head_id(notebook)
         data = snap.to_dict()
         data["refs"] = {
             "head": snap.id == head,
@@ -163,7 +156,7 @@ def head_state(notebook: Path) -> dict[str, Any]:
         return {"store": False, "head": None, "latest": None, "total": 0, "version": "none"}
     with repo:
         newest, total = repo.list(notebook, limit=1)
-        head = _head_id(repo, notebook)
+        head = repo.head_id(notebook)
         latest = newest[0].id if newest else None
         refs = [repo.branches(notebook), repo.tags(), repo.current_branch(notebook)]
         version = hashlib.sha256(
@@ -182,7 +175,7 @@ def refs(notebook: Path) -> dict[str, Any]:
             "branches": repo.branches(notebook),
             "tags": repo.tags(),
             "current_branch": repo.current_branch(notebook),
-            "head": _head_id(repo, notebook),
+            "head": repo.head_id(notebook),
         }
 
 

@@ -1,10 +1,12 @@
-"""How users name snapshots: ids and prefixes, HEAD, HEAD~N, branches and tags."""
+"""How users name snapshots (ids and prefixes, HEAD, HEAD~N, branches and tags), and the
+refs themselves: each notebook's HEAD, its branches, and the store's tags."""
 
 from __future__ import annotations
 
 import re
+import sqlite3
 
-from ..errors import BadName, UnknownRef
+from ..errors import AmbiguousRef, BadName, UnknownRef
 
 MIN_PREFIX = 4
 DEFAULT_BRANCH = "main"
@@ -48,3 +50,144 @@ def check_name(name: str, kind: str) -> str:
             "(not HEAD, up to 100 characters)"
         )
     return name
+
+
+# -- refs in the index: HEAD, branches and tags ------------------------------------------
+#
+# Each function takes a sqlite3 connection: ``Index.conn`` to read, or the connection
+# of an ``Index.write()`` transaction, so that a commit, a pull or a checkout moves
+# refs in the same transaction as the rows they point to. This module owns the
+# ``heads`` and ``refs`` tables; nothing else writes them.
+
+
+def head(db: sqlite3.Connection, nb: str) -> tuple[str | None, str | None, str | None] | None:
+    """``(branch, snapshot, from_branch)`` of a notebook's HEAD, or None before its
+    first commit. ``branch`` is None when HEAD is detached at ``snapshot``."""
+    row = db.execute(
+        "select branch, snapshot, from_branch from heads where notebook = ?", [nb]
+    ).fetchone()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def head_id(db: sqlite3.Connection, nb: str) -> str | None:
+    """The snapshot a notebook's HEAD names, or None."""
+    state = head(db, nb)
+    if state is None:
+        return None
+    branch, snapshot, _ = state
+    return branch_target(db, nb, branch) if branch else snapshot
+
+
+def set_head(
+    db: sqlite3.Connection,
+    nb: str,
+    *,
+    branch: str | None = None,
+    snapshot: str | None = None,
+    from_branch: str | None = None,
+) -> None:
+    """Point HEAD at ``branch``, or detach it at ``snapshot`` (remembering ``from_branch``)."""
+    db.execute(
+        "insert or replace into heads (notebook, branch, snapshot, from_branch) values (?, ?, ?, ?)",
+        [nb, branch, snapshot, from_branch],
+    )
+
+
+def has_head(db: sqlite3.Connection, nb: str) -> bool:
+    return db.execute("select 1 from heads where notebook = ?", [nb]).fetchone() is not None
+
+
+def branch_target(db: sqlite3.Connection, nb: str, name: str) -> str | None:
+    row = db.execute(
+        "select target from refs where notebook = ? and kind = 'branch' and name = ?", [nb, name]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def tag_target(db: sqlite3.Connection, name: str) -> str | None:
+    row = db.execute(
+        "select target from refs where notebook = '' and kind = 'tag' and name = ?", [name]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def branches(db: sqlite3.Connection, nb: str) -> dict[str, str]:
+    rows = db.execute(
+        "select name, target from refs where notebook = ? and kind = 'branch' order by name", [nb]
+    ).fetchall()
+    return {name: target for name, target in rows}
+
+
+def branches_at(db: sqlite3.Connection, nb: str, sid: str) -> list[str]:
+    """The branches of ``nb`` whose tip is ``sid``, by name."""
+    rows = db.execute(
+        "select name from refs where notebook = ? and kind = 'branch' and target = ? order by name",
+        [nb, sid],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def tags(db: sqlite3.Connection) -> dict[str, str]:
+    rows = db.execute(
+        "select name, target from refs where notebook = '' and kind = 'tag' order by name"
+    ).fetchall()
+    return {name: target for name, target in rows}
+
+
+def set_branch(db: sqlite3.Connection, nb: str, name: str, sid: str) -> None:
+    """Create branch ``name`` at ``sid``, or move it there."""
+    db.execute("insert or replace into refs values (?, 'branch', ?, ?)", [nb, name, sid])
+
+
+def create_branch(db: sqlite3.Connection, nb: str, name: str, sid: str) -> None:
+    check_name(name, "branch")
+    if branch_target(db, nb, name) is not None:
+        raise BadName(f"branch {name!r} already exists")
+    db.execute("insert into refs values (?, 'branch', ?, ?)", [nb, name, sid])
+
+
+def create_tag(db: sqlite3.Connection, name: str, sid: str) -> None:
+    check_name(name, "tag")
+    if tag_target(db, name) is not None:
+        raise BadName(f"tag {name!r} already exists")
+    db.execute("insert into refs values ('', 'tag', ?, ?)", [name, sid])
+
+
+def first_parent(db: sqlite3.Connection, sid: str) -> str | None:
+    row = db.execute(
+        "select parent from parents where snapshot = ? and position = 0", [sid]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def resolve(db: sqlite3.Connection, ref: str, nb: str) -> str:
+    """The full id ``ref`` names for notebook ``nb``: an id or unique prefix, HEAD,
+    HEAD~N, a branch of ``nb``, a tag, each optionally followed by ``~N``."""
+    base, steps = split_ref(ref)
+    sid: str | None
+    if base.upper() == "HEAD":
+        sid = head_id(db, nb)
+        if sid is None:
+            raise UnknownRef(f"no snapshots yet{' of ' + nb if nb else ''}: HEAD names nothing")
+    else:
+        sid = branch_target(db, nb, base) or tag_target(db, base)
+        if sid is None and is_id_prefix(base):
+            prefix = base.lower()
+            rows = db.execute(
+                "select id from snapshots where id >= ? and id < ? order by id limit 6",
+                [prefix, prefix + "g"],
+            ).fetchall()
+            if len(rows) > 1:
+                shown = ", ".join(r[0][:12] for r in rows[:5])
+                raise AmbiguousRef(
+                    f"{base!r} matches several snapshots ({shown}...): give more characters"
+                )
+            sid = rows[0][0] if rows else None
+        if sid is None:
+            raise UnknownRef(f"unknown ref {base!r}: not a snapshot id, branch or tag")
+    for i in range(steps):
+        parent = first_parent(db, sid)
+        if parent is None:
+            raise UnknownRef(f"{ref!r} goes back {steps} snapshots, but only {i} come before it")
+        sid = parent
+    return sid
