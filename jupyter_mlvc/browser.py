@@ -25,17 +25,8 @@ import ipywidgets as widgets
 
 from .errors import MlvcError
 from .kernel_protocol import RepoTarget, run
-from .present.render import (
-    DiffView,
-    RestoreView,
-    SnapshotView,
-    esc,
-    format_metrics,
-    format_time,
-    models_html,
-    one_line,
-    variable_text,
-)
+from .present.format import format_metrics, format_time, one_line
+from .present.render import DiffView, RestoreView, SnapshotView, esc, models_html, variable_text
 
 NotebookSource = Callable[[], "tuple[dict[str, Any] | None, str | None]"]
 
@@ -107,7 +98,12 @@ class SnapshotBrowser:
         self.compare_button.on_click(self._guard(lambda _: self.compare_selected()))
         self.snapshots.observe(self._guard(self._on_select), names="value")
 
-        self.widget = widgets.VBox(
+        self.widget = self._layout()
+        self._guard(lambda: self.refresh())()
+
+    def _layout(self) -> widgets.VBox:
+        """The widgets in their places: title, list, details, variables, buttons, result."""
+        return widgets.VBox(
             [
                 widgets.HBox(
                     [self.title, self.refresh_button],
@@ -129,7 +125,6 @@ class SnapshotBrowser:
                 self.result,
             ]
         )
-        self._guard(lambda: self.refresh())()
 
     # -- display ------------------------------------------------------------------------
 

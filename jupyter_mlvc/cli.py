@@ -1,13 +1,15 @@
 """The ``mlvc`` command line: a thin face over ``Repo``.
 
-Each command parses its arguments, calls one core function and prints the result,
-as text or (``--json``) as JSON. Errors a user can cause print one line to stderr
+Each command parses its arguments (the parser is built from the command table,
+:mod:`jupyter_mlvc.commands`), calls one core function and prints the result,
+as text or (``--json``) as JSON; sizes and times read as in the magics
+(:mod:`jupyter_mlvc.present.format`). Errors a user can cause print one line to stderr
 and exit with status 1; usage errors exit with 2. Text goes out through ``_say``,
 which strips terminal control sequences: messages, names and paths come from
 snapshots that someone else may have made.
 
     mlvc log [-n N] [--all] [--notebook NB] [--sort acc|-loss] [--json]
-    mlvc show REF [--json]
+    mlvc show [REF] [--json]
     mlvc diff A [B] [--json]
     mlvc export REF NAME -o FILE
     mlvc branches | tags | fsck | gc [--dry-run] | trust [REF] | init
@@ -24,20 +26,16 @@ import math
 import pickle
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .commands import CLI, Parser
+from .commands import build_parser as build_face_parser
 from .errors import MlvcError
+from .present.format import format_bytes
 from .present.render import DiffView
 from .repo import Repo
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
 
 
 def _open(args: argparse.Namespace) -> Repo:
@@ -107,7 +105,7 @@ def cmd_log(args: argparse.Namespace) -> None:
         return
     view = df.drop(columns=["id", "auto"]).copy()
     view["created_at"] = view["created_at"].dt.tz_convert(None).dt.strftime("%Y-%m-%d %H:%M:%S")
-    view["nbytes"] = [_human(n) for n in view["nbytes"]]
+    view["nbytes"] = [format_bytes(n) for n in view["nbytes"]]
     _say(view.to_string(index=False))
 
 
@@ -129,7 +127,7 @@ def cmd_show(args: argparse.Namespace) -> None:
     ]
     if snap.metrics:
         lines.append("metrics   " + ", ".join(f"{k}={v:g}" for k, v in snap.metrics.items()))
-    lines.append(f"variables ({len(snap.variables)}, {_human(snap.nbytes)}):")
+    lines.append(f"variables ({len(snap.variables)}, {format_bytes(snap.nbytes)}):")
     for name, v in snap.variables.items():
         mark = "*" if v.changed else " "
         lines.append(f"  {mark} {name:<20} {v.type:<24} {v.text[:60]}")
@@ -235,7 +233,7 @@ def cmd_gc(args: argparse.Namespace) -> None:
     repo = _open(args)
     freed = repo.gc(dry_run=args.dry_run, grace_seconds=args.grace)
     verb = "would free" if args.dry_run else "freed"
-    _emit(args, {"bytes": freed, "dry_run": args.dry_run}, f"{verb} {_human(freed)}")
+    _emit(args, {"bytes": freed, "dry_run": args.dry_run}, f"{verb} {format_bytes(freed)}")
 
 
 def cmd_trust(args: argparse.Namespace) -> None:
@@ -329,123 +327,37 @@ def cmd_init(args: argparse.Namespace) -> None:
     _emit(args, {"path": str(repo.path)}, f"created {repo.path}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "-C", "--store", default=".", help="folder of the store (or below it); default: ."
+#: What each command of the table runs on the command line.
+HANDLERS: dict[str, Callable[[argparse.Namespace], int | None]] = {
+    "log": cmd_log,
+    "show": cmd_show,
+    "diff": cmd_diff,
+    "export": cmd_export,
+    "branches": cmd_branches,
+    "tags": cmd_tags,
+    "fsck": cmd_fsck,
+    "gc": cmd_gc,
+    "trust": cmd_trust,
+    "remote": cmd_remote,
+    "push": cmd_push,
+    "pull": cmd_pull,
+    "init": cmd_init,
+}
+
+
+def build_parser() -> Parser:
+    """The parser of every ``mlvc`` command, from the command table."""
+    return build_face_parser(
+        CLI, prog="mlvc", description="Version control for Jupyter kernel state.", required=True
     )
-    common.add_argument("--json", action="store_true", help="print JSON")
-    nb = argparse.ArgumentParser(add_help=False)
-    nb.add_argument("--notebook", help="the notebook whose history to use (default: the newest)")
-
-    parser = argparse.ArgumentParser(
-        prog="mlvc", description="Version control for Jupyter kernel state."
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-
-    p = sub.add_parser("log", parents=[common, nb], help="list snapshots, newest first")
-    p.add_argument("-n", type=int, default=None, help="at most N snapshots")
-    p.add_argument("--all", action="store_true", help="every notebook in the store")
-    p.add_argument(
-        "--sort", help="order by a metric: --sort acc (highest first), --sort=-loss (lowest first)"
-    )
-    p.add_argument("--no-auto", action="store_true", help="hide automatic snapshots")
-    p.add_argument("--remote", metavar="NAME", help="list what the remote NAME holds instead")
-    p.set_defaults(func=cmd_log)
-
-    p = sub.add_parser(
-        "show", parents=[common, nb], help="one snapshot: variables, metrics, environment"
-    )
-    p.add_argument("ref")
-    p.set_defaults(func=cmd_show)
-
-    p = sub.add_parser("diff", parents=[common, nb], help="what changed between two snapshots")
-    p.add_argument("a")
-    p.add_argument("b", nargs="?", default="HEAD")
-    p.set_defaults(func=cmd_diff)
-
-    p = sub.add_parser("export", parents=[common, nb], help="write a variable (a model) to a file")
-    p.add_argument("ref")
-    p.add_argument("name")
-    p.add_argument("-o", "--output", required=True, help="file: .pkl, .joblib, .pt or .safetensors")
-    p.set_defaults(func=cmd_export)
-
-    for name, func, text in (
-        ("branches", cmd_branches, "list branches"),
-        ("tags", cmd_tags, "list tags"),
-        ("init", cmd_init, "create a store in the folder"),
-    ):
-        p = sub.add_parser(
-            name, parents=[common, nb] if name == "branches" else [common], help=text
-        )
-        p.set_defaults(func=func)
-
-    p = sub.add_parser(
-        "fsck", parents=[common], help="verify every object; exit 1 if anything is damaged"
-    )
-    p.add_argument(
-        "--rebuild-index",
-        action="store_true",
-        help="recover a lost or damaged index from the manifests",
-    )
-    p.set_defaults(func=cmd_fsck)
-
-    p = sub.add_parser("gc", parents=[common], help="remove objects no snapshot uses")
-    p.add_argument("--dry-run", action="store_true", help="only say how much would be freed")
-    p.add_argument(
-        "--grace", type=float, default=3600.0, help="spare objects younger than this (seconds)"
-    )
-    p.set_defaults(func=cmd_gc)
-
-    p = sub.add_parser(
-        "trust", parents=[common, nb], help="sign snapshots with your key (all if no REF)"
-    )
-    p.add_argument("ref", nargs="?")
-    p.add_argument(
-        "--key",
-        metavar="FILE",
-        help="trust snapshots signed with this key file (a teammate's), including pulled ones",
-    )
-    p.add_argument("--name", help="what to call the key (default: its id)")
-    p.set_defaults(func=cmd_trust)
-
-    p = sub.add_parser("remote", parents=[common], help="list, add or remove remotes")
-    p.add_argument("action", nargs="?", choices=["list", "add", "remove"], default="list")
-    p.add_argument("name", nargs="?")
-    p.add_argument("url", nargs="?", help="s3://bucket/prefix, gs://..., az://..., or a folder")
-    p.add_argument("--endpoint-url", help="S3-compatible server (MinIO, ...)")
-    p.add_argument("--profile", help="AWS profile for the credentials")
-    p.add_argument(
-        "-o",
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a storage option for fsspec/s3fs (JSON values allowed)",
-    )
-    p.set_defaults(func=cmd_remote)
-
-    for name, func, text in (
-        ("push", cmd_push, "upload snapshots the remote lacks (default: the current branch)"),
-        ("pull", cmd_pull, "download snapshots from a remote (default: the current branch)"),
-    ):
-        p = sub.add_parser(name, parents=[common, nb], help=text)
-        p.add_argument(
-            "words", nargs="*", metavar="[REMOTE] [REF...]", help="remote, then branches or ids"
-        )
-        p.add_argument("--all", action="store_true", help="every snapshot")
-        p.add_argument("-j", "--jobs", type=int, default=8, help="transfers at once (default 8)")
-        p.set_defaults(func=func)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
-        code = args.func(args)
+        code = HANDLERS[args.command](args)
     except MlvcError as exc:
+        # The one place where the core's errors meet the command line: a line, exit 1.
         _say(f"mlvc: {exc}", sys.stderr)
         return 1
     except BrokenPipeError:

@@ -1,8 +1,9 @@
 """Errors a user can cause. Each carries a one-line message meant to be shown as is.
 
-Every face maps these once: the magics raise ``UsageError``, the server answers
-with a JSON 4xx, the CLI exits non-zero. Anything that is *not* an ``MlvcError``
-is a bug and keeps its traceback.
+Every face maps these once, by class: the magics raise ``UsageError``, the server
+answers with a JSON 4xx (its table of codes is in ``server/handlers.py``), the CLI
+exits non-zero, the kernel protocol replies with a JSON error. Anything that is
+*not* an ``MlvcError`` is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -11,26 +12,17 @@ from __future__ import annotations
 class MlvcError(Exception):
     """Base class of every error a user can cause."""
 
-    #: HTTP status the server face answers with.
-    status = 400
-
 
 class NoStore(MlvcError):
     """No ``.mlvc`` store in the folder or any parent."""
-
-    status = 404
 
 
 class StoreExists(MlvcError):
     """``Repo.init`` on a folder that already holds a store."""
 
-    status = 409
-
 
 class UnknownRef(MlvcError):
     """A ref names no snapshot, branch or tag."""
-
-    status = 404
 
 
 class AmbiguousRef(MlvcError):
@@ -39,8 +31,6 @@ class AmbiguousRef(MlvcError):
 
 class UnknownVariable(MlvcError):
     """A variable name that the snapshot does not hold."""
-
-    status = 404
 
 
 class BadName(MlvcError):
@@ -54,13 +44,9 @@ class BadInput(MlvcError):
 class Untrusted(MlvcError):
     """The snapshot's signature does not verify with this user's key."""
 
-    status = 403
-
 
 class DamagedStore(MlvcError):
     """An object or the index is missing or corrupt. The message names what."""
-
-    status = 500
 
 
 class MissingObject(DamagedStore):
@@ -85,13 +71,9 @@ class BadManifest(DamagedStore):
 class WriteFailed(MlvcError):
     """The store could not be written (disk full, I/O error, read-only): nothing was committed."""
 
-    status = 507
-
 
 class ReadOnlyStore(WriteFailed):
     """The store is on a read-only filesystem or folder: it can be read, not written."""
-
-    status = 409
 
 
 class RestoreError(MlvcError):
@@ -109,13 +91,9 @@ class RestoreError(MlvcError):
 class UnknownRemote(MlvcError):
     """A remote name this store does not know (``remote add`` it first)."""
 
-    status = 404
-
 
 class RemoteFailed(MlvcError):
     """A remote could not be read or written (network, credentials, missing bucket).
 
     What was transferred before the failure stays: running the command again resumes.
     """
-
-    status = 502

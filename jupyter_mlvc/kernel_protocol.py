@@ -11,7 +11,7 @@ fixed line, whose only argument is the request as a string literal::
 
 :func:`handle` parses and validates the request (:func:`validate`), calls the
 same functions ``%mlvc commit`` and ``%mlvc checkout`` call
-(``MlvcMagics.commit_state`` / ``restore_state``), and displays the reply as
+(``KernelSession.commit_state`` / ``restore_state``), and displays the reply as
 :data:`MIME`, which the frontend reads from the kernel's iopub stream::
 
     {"ok": true, "op": "restore", "result": {"restored": ["x"], ...}}
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import BadInput, MlvcError, NoStore, UnknownRef
+from .kernel_session import NoStoreYet, session_for, without_names
 from .state.capture import is_variable_name
 
 #: The mime type of the display that carries a reply.
@@ -285,8 +286,6 @@ def reply(make_target: Callable[[], Target], text: str | bytes) -> dict[str, Any
     The target is made only for a valid request, and a failure to make it is a
     reply too.
     """
-    from IPython.core.error import UsageError
-
     from .server.queries import finite
 
     op = None
@@ -297,13 +296,30 @@ def reply(make_target: Callable[[], Target], text: str | bytes) -> dict[str, Any
         result = run(make_target(), request)
         data = result_data(request, result, time.monotonic() - started)
         return {"ok": True, "op": op, "result": finite(data)}
-    except (MlvcError, UsageError) as exc:
-        # UsageError: the magics' own (no store yet, ...), a user's as MlvcError is.
-        return _error(op, type(exc).__name__, exc)
     except Exception as exc:
-        # Not a user's mistake: the kernel's log keeps the traceback for a report.
-        log.exception("jupyter_mlvc: the kernel protocol failed on a %s request", op)
-        return _error(op, "InternalError", f"{type(exc).__name__}: {exc}")
+        kind = error_kind(exc)
+        if kind is None:
+            # Not a user's mistake: the kernel's log keeps the traceback for a report.
+            log.exception("jupyter_mlvc: the kernel protocol failed on a %s request", op)
+            return _error(op, "InternalError", f"{type(exc).__name__}: {exc}")
+        return _error(op, kind, exc)
+
+
+#: The ``error`` of a reply, by exception class, most specific first (None: the class's
+#: own name). What ``%mlvc`` refuses before the core is asked keeps the name the magics
+#: give it, as docs/kernel-protocol.md lists it.
+ERRORS: tuple[tuple[type[Exception], str | None], ...] = (
+    (NoStoreYet, "UsageError"),
+    (MlvcError, None),
+)
+
+
+def error_kind(exc: BaseException) -> str | None:
+    """The ``error`` a reply names for ``exc``; None for a bug (not a user's mistake)."""
+    for cls, kind in ERRORS:
+        if isinstance(exc, cls):
+            return kind or type(exc).__name__
+    return None
 
 
 def handle(shell: Any, request_json: str) -> None:
@@ -333,23 +349,24 @@ class ShellTarget:
     """An IPython shell's namespace, with the store, notebook and settings ``%mlvc`` uses."""
 
     def __init__(self, shell: Any):
+        # Loaded as %load_ext would: %config MLVC and the reprs work as after a %mlvc line.
         shell.extension_manager.load_extension("jupyter_mlvc")
         self.shell = shell
-        self.magics = shell.magics_manager.registry["MlvcMagics"]
+        self.session = session_for(shell)
 
     def commit(self, message: str, metrics: dict[str, float]) -> Any:
-        return self.magics.commit_state(message, metrics=metrics)
+        return self.session.commit_state(message, metrics=metrics)
 
     def restore(self, ref: str, names: list[str] | None) -> Any:
-        return self.magics.restore_state(ref, names)
+        return self.session.restore_state(ref, names)
 
     def diff(self, ref: str) -> dict[str, Any]:
-        notebook = self.magics.notebook_path()
+        notebook = self.session.notebook_path()
         if notebook is None:
             raise BadInput(
                 "this kernel does not know its notebook: set %config MLVC.notebook = 'path.ipynb'"
             )
-        return namespace_diff(notebook, ref, self.shell.user_ns, exclude=self.magics.exclude())
+        return namespace_diff(notebook, ref, self.shell.user_ns, exclude=self.session.exclude())
 
 
 class RepoTarget:
@@ -403,8 +420,6 @@ class RepoTarget:
         )
 
     def diff(self, ref: str) -> dict[str, Any]:
-        from .magics import without_names
-
         patterns = self.exclude()
         data = self.repo.diff(
             ref, dict(self.namespace), notebook_path=self.notebook_path, exclude=patterns
@@ -428,7 +443,6 @@ def namespace_diff(
     >>> namespace_diff("project/analysis.ipynb", "HEAD", {"x": 2})  # doctest: +SKIP
     {'a': {'id': ..., 'short_id': ...}, 'b': {'current': True}, 'variables': {...}, ...}
     """
-    from .magics import without_names
     from .repo import Repo
     from .server.queries import finite
 

@@ -129,15 +129,17 @@ def test_diff_loads_only_changed_variables(repo, monkeypatch):
     big = np.random.default_rng(0).random(2_000_000)
     s1 = repo.commit({"big": big, "small": 1}, "one")
     s2 = repo.commit({"big": big, "small": 2}, "two")
-    loaded = []
-    original = repo._load_units
+    from jupyter_mlvc.ops import restore
 
-    def spy(manifest, unit_ids, namespace, progress=None):
+    loaded = []
+    original = restore.load_units
+
+    def spy(repo, manifest, unit_ids, namespace, progress=None):
         unit_ids = list(unit_ids)
         loaded.extend(n for i in unit_ids for n in manifest["units"][i]["names"])
-        return original(manifest, unit_ids, namespace, progress)
+        return original(repo, manifest, unit_ids, namespace, progress)
 
-    monkeypatch.setattr(repo, "_load_units", spy)
+    monkeypatch.setattr(restore, "load_units", spy)
     d = repo.diff(s1.id, s2.id)
     assert d.unchanged == ["big"] and set(loaded) == {"small"}
 

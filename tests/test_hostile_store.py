@@ -170,7 +170,7 @@ class World:
         self.state = {"x": np.arange(1000), "y": 2}
         notebook = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
         self.good = alice.commit(self.state, "honest", notebook=notebook).id
-        self.base = json.loads(json.dumps(alice._manifest(self.good)))
+        self.base = json.loads(json.dumps(alice.manifest(self.good)))
         alice.remote_add("origin", url, endpoint_url=options.get("endpoint_url"))
         alice.push()
         alice.close()
@@ -368,7 +368,7 @@ def test_a_pull_of_nothing_but_a_bad_snapshot_is_an_error(world):
 def test_the_local_reader_validates_too(tmp_path):
     repo = user_store(tmp_path)
     good = repo.commit({"x": 1}, "one")
-    base = json.loads(json.dumps(repo._manifest(good.id)))
+    base = json.loads(json.dumps(repo.manifest(good.id)))
     assert validate_manifest(good.id, copy.deepcopy(base)) == base
     bad = copy.deepcopy(base)
     _rename("x", "import")(bad)
@@ -376,7 +376,7 @@ def test_the_local_reader_validates_too(tmp_path):
         sid = batch.put(_json(bad))
         batch.flush()
     with pytest.raises(BadManifest, match=f"snapshot {sid[:8]}: .*'import'"):
-        repo._manifest(sid)
+        repo.manifest(sid)
 
 
 # -- objects -------------------------------------------------------------------------------
@@ -577,7 +577,7 @@ def test_malformed_signatures_leave_a_snapshot_unverified(world):
 def test_rebuilding_the_index_leaves_out_bad_manifests(tmp_path, capsys):
     repo = user_store(tmp_path / "store")
     good = repo.commit({"x": 1}, "good").id
-    base = json.loads(json.dumps(repo._manifest(good)))
+    base = json.loads(json.dumps(repo.manifest(good)))
     outside = Sentinel(tmp_path / "outside.txt")
     bad = copy.deepcopy(base)
     _rename("x", "a b")(bad)

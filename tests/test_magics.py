@@ -690,9 +690,9 @@ def test_core_results_render_as_html_and_text(shell):
 @pytest.fixture
 def no_staged_metrics(monkeypatch):
     """Metrics staged by jupyter_mlvc.log_metrics live for the process: start each test without."""
-    import jupyter_mlvc.repo
+    from jupyter_mlvc.ops import commit
 
-    monkeypatch.setattr(jupyter_mlvc.repo, "_staged_metrics", {})
+    monkeypatch.setattr(commit, "_staged_metrics", {})
 
 
 def test_commit_metrics_from_a_dict_variable(shell, no_staged_metrics):

@@ -6,7 +6,9 @@ loaded, so diffing two large snapshots that share most chunks reads almost
 nothing. Changed values say *how* they changed, by kind (arrays, frames, scalars,
 containers, models). The notebook diff aligns cells with nbdime.
 
-Shape of ``Diff.to_dict()``::
+The shape is a schema (``ops.diff_format``: TypedDicts, constructors and a validator;
+``labextension/src/diffTypes.ts`` is the same union in TypeScript). In short,
+``Diff.to_dict()`` is::
 
     {"a": {"id", "short_id", "message", "created_at"} ,
      "b": same, or {"current": true},
@@ -27,10 +29,13 @@ import difflib
 import math
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import MlvcError, Untrusted
 from ..state import capture as capture_mod
+from . import commit as commit_op
+from . import diff_format as schema
+from . import restore as restore_op
 
 if TYPE_CHECKING:
     from ..repo import Repo
@@ -42,12 +47,12 @@ MAX_ITEMS = 20
 class Diff:
     a: dict[str, Any]
     b: dict[str, Any]
-    added: list[dict[str, Any]] = field(default_factory=list)
-    removed: list[dict[str, Any]] = field(default_factory=list)
-    changed: list[dict[str, Any]] = field(default_factory=list)
+    added: list[schema.AddedVariable] = field(default_factory=list)
+    removed: list[schema.RemovedVariable] = field(default_factory=list)
+    changed: list[schema.ChangedVariable] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    metrics: list[dict[str, Any]] = field(default_factory=list)
-    environment: list[dict[str, Any]] = field(default_factory=list)
+    metrics: list[schema.MetricEntry] = field(default_factory=list)
+    environment: list[schema.PackageEntry] = field(default_factory=list)
     notebook: dict[str, Any] | None = None
 
     @property
@@ -89,13 +94,22 @@ def _same_number(x: Any, y: Any) -> bool:
 
 
 def _ident(repo: Repo, sid: str) -> dict[str, Any]:
-    return repo._snapshot(repo._row(sid)).ident()
+    return repo.record(sid).ident()
 
 
-def _info(v: dict[str, Any] | None) -> dict[str, Any] | None:
-    if v is None:
-        return None
+def _info(v: dict[str, Any]) -> schema.VariableInfo:
     return {"type": v["type"], "summary": v["summary"], "nbytes": v["nbytes"]}
+
+
+@dataclass
+class _Side:
+    """One side of a comparison: a snapshot, or the current namespace (``sid`` None)."""
+
+    sid: str | None
+    manifest: dict[str, Any]
+    variables: dict[str, Any]
+    ident: dict[str, Any]
+    namespace: dict | None = None
 
 
 def diff(
@@ -112,39 +126,52 @@ def diff(
 
     ``values=False`` compares by hashes and summaries only (nothing is unpickled).
     """
-    sid_a = repo.resolve(a, notebook_path)
-    man_a = repo._manifest(sid_a)
-    vars_a = man_a["variables"]
-    current: dict | None = None
+    side_a = _snapshot_side(repo, repo.resolve(a, notebook_path))
     if isinstance(b, dict):
-        current = b
-        captured = capture_mod.capture(current, exclude=exclude)
-        hashes = repo._hashes(captured)
-        vars_b = {
-            n: {"type": v.type, "summary": v.summary, "nbytes": v.nbytes, "hash": hashes[n]}
-            for n, v in captured.variables.items()
-        }
-        man_b: dict[str, Any] = {"metrics": {}, "environment": _environment_now(), "notebook": None}
-        ident_b: dict[str, Any] = {"current": True}
-        sid_b = None
+        side_b = _current_side(repo, b, exclude)
     else:
-        sid_b = repo.resolve(b if b is not None else "HEAD", notebook_path)
-        man_b = repo._manifest(sid_b)
-        vars_b = man_b["variables"]
-        ident_b = _ident(repo, sid_b)
+        side_b = _snapshot_side(repo, repo.resolve(b if b is not None else "HEAD", notebook_path))
     if exclude:
         patterns = list(exclude)
-        vars_a = {n: v for n, v in vars_a.items() if not capture_mod._matches(n, patterns)}
-        vars_b = {n: v for n, v in vars_b.items() if not capture_mod._matches(n, patterns)}
-    out = Diff(a=_ident(repo, sid_a), b=ident_b)
+        for side in (side_a, side_b):
+            side.variables = {
+                n: v for n, v in side.variables.items() if not capture_mod.matches(n, patterns)
+            }
+    out = Diff(a=side_a.ident, b=side_b.ident)
+    _compare_variables(repo, out, side_a, side_b, values)
+    _compare_metrics(out, side_a.manifest, side_b.manifest)
+    _compare_environment(out, side_a.manifest, side_b.manifest)
+    out.notebook = _compare_notebooks(repo, side_a, side_b, current_notebook)
+    return out
 
+
+def _snapshot_side(repo: Repo, sid: str) -> _Side:
+    manifest = repo.manifest(sid)
+    return _Side(sid, manifest, manifest["variables"], _ident(repo, sid))
+
+
+def _current_side(repo: Repo, namespace: dict, exclude: Any) -> _Side:
+    captured = capture_mod.capture(namespace, exclude=exclude)
+    hashes = commit_op.hashes(captured)
+    variables = {
+        n: {"type": v.type, "summary": v.summary, "nbytes": v.nbytes, "hash": hashes[n]}
+        for n, v in captured.variables.items()
+    }
+    manifest: dict[str, Any] = {"metrics": {}, "environment": _environment_now(), "notebook": None}
+    return _Side(None, manifest, variables, {"current": True}, namespace)
+
+
+def _compare_variables(repo: Repo, out: Diff, a: _Side, b: _Side, values: bool) -> None:
+    """Sort the variables into added, removed, unchanged (same hash) and changed; the
+    changed ones are loaded (when ``values``) to say how they changed."""
+    vars_a, vars_b = a.variables, b.variables
     changed_names = []
     for name in sorted(set(vars_a) | set(vars_b)):
         va, vb = vars_a.get(name), vars_b.get(name)
         if va is None:
-            out.added.append({"name": name, "before": None, "after": _info(vb), "change": None})
+            out.added.append(schema.added_variable(name, _info(vars_b[name])))
         elif vb is None:
-            out.removed.append({"name": name, "before": _info(va), "after": None, "change": None})
+            out.removed.append(schema.removed_variable(name, _info(va)))
         elif va["hash"] == vb["hash"]:
             out.unchanged.append(name)
         else:
@@ -155,33 +182,35 @@ def diff(
     note = None
     if values and changed_names:
         try:
-            loaded_a = _load(repo, sid_a, changed_names)
-            if current is not None:
-                loaded_b = {n: current[n] for n in changed_names}
-            else:
-                assert sid_b is not None
-                loaded_b = _load(repo, sid_b, changed_names)
+            loaded_a = _load_side(repo, a, changed_names)
+            loaded_b = _load_side(repo, b, changed_names)
         except Untrusted as exc:
             note = str(exc)
             loaded_a, loaded_b = {}, {}
     for name in changed_names:
         va, vb = vars_a[name], vars_b[name]
         if name in loaded_a and name in loaded_b:
-            change = describe_change(loaded_a[name], loaded_b[name])
+            # describe_change builds one of the schema's change kinds (test_diff_format).
+            change = cast(schema.Change, describe_change(loaded_a[name], loaded_b[name]))
         else:
-            change = {"kind": "bytes", "bytes_changed": True}
-            if note:
-                change["note"] = "values not compared: " + note
-        out.changed.append(
-            {"name": name, "before": _info(va), "after": _info(vb), "change": change}
-        )
+            change = schema.bytes_change("values not compared: " + note if note else None)
+        out.changed.append(schema.changed_variable(name, _info(va), _info(vb), change))
 
+
+def _load_side(repo: Repo, side: _Side, names: list[str]) -> dict[str, Any]:
+    if side.namespace is not None:
+        return {n: side.namespace[n] for n in names}
+    assert side.sid is not None
+    return _load(repo, side.sid, names)
+
+
+def _compare_metrics(out: Diff, man_a: dict[str, Any], man_b: dict[str, Any]) -> None:
     ma, mb = man_a.get("metrics", {}), man_b.get("metrics", {})
     for name in sorted(set(ma) | set(mb)):
-        before, after = ma.get(name), mb.get(name)
-        delta = after - before if before is not None and after is not None else None
-        out.metrics.append({"name": name, "before": before, "after": after, "delta": delta})
+        out.metrics.append(schema.metric_entry(name, ma.get(name), mb.get(name)))
 
+
+def _compare_environment(out: Diff, man_a: dict[str, Any], man_b: dict[str, Any]) -> None:
     pa = {
         "python": man_a.get("environment", {}).get("python"),
         **man_a.get("environment", {}).get("packages", {}),
@@ -192,18 +221,18 @@ def diff(
     }
     for name in sorted(set(pa) | set(pb)):
         if pa.get(name) != pb.get(name):
-            out.environment.append({"name": name, "before": pa.get(name), "after": pb.get(name)})
+            out.environment.append(schema.package_entry(name, pa.get(name), pb.get(name)))
 
-    nb_a = repo.notebook(sid_a) if man_a.get("notebook") else None
-    if current is not None:
+
+def _compare_notebooks(repo: Repo, a: _Side, b: _Side, current_notebook: Any) -> dict[str, Any]:
+    nb_a = repo.notebook(a.sid) if a.sid and a.manifest.get("notebook") else None
+    if b.namespace is not None:
         nb_b = current_notebook
     else:
-        nb_b = repo.notebook(sid_b) if man_b.get("notebook") else None  # type: ignore[arg-type]
+        nb_b = repo.notebook(b.sid) if b.sid and b.manifest.get("notebook") else None
     if nb_a is not None and nb_b is not None:
-        out.notebook = notebook_diff(nb_a, nb_b)
-    else:
-        out.notebook = {"available": False, "cells": [], "unchanged": 0}
-    return out
+        return notebook_diff(nb_a, nb_b)
+    return {"available": False, "cells": [], "unchanged": 0}
 
 
 def _environment_now() -> dict[str, Any]:
@@ -213,7 +242,7 @@ def _environment_now() -> dict[str, Any]:
 
 
 def _load(repo: Repo, sid: str, names: list[str]) -> dict[str, Any]:
-    values, _, errors, _ = repo._values(sid, names, None, {})
+    values, _, errors, _ = restore_op.values(repo, sid, names, None, {})
     return {n: v for n, v in values.items() if n not in errors}
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DamagedStore, ReadOnlyStore
-from ..store import leases, trust
+from ..store import catalog, leases, refs, trust
+from ..store.manifest import named_objects
 
 if TYPE_CHECKING:
     from ..repo import Repo
@@ -42,40 +43,13 @@ class Problem:
         }
 
 
-def _manifest_objects(manifest: dict[str, Any]) -> list[tuple[str, str]]:
-    """Every object a manifest names, with what it holds."""
-    out: list[tuple[str, str]] = []
-    for unit in manifest.get("units", []):
-        names = unit.get("names", [])
-        what = (
-            f"variable {names[0]!r}"
-            if len(names) == 1
-            else "variables " + ", ".join(repr(n) for n in names)
-        )
-        out.extend((oid, what) for oid in unit.get("stream", []))
-        for b in unit.get("buffers", []):
-            out.extend((oid, what) for oid in b.get("chunks", []))
-    if manifest.get("notebook"):
-        out.append((manifest["notebook"], "the notebook"))
-    if manifest.get("rng"):
-        out.append((manifest["rng"], "the random state"))
-    return out
-
-
-def manifest_objects(manifest: dict[str, Any]) -> list[str]:
-    """The ids of every object a snapshot needs besides its manifest, each once."""
-    return list(dict.fromkeys(oid for oid, _ in _manifest_objects(manifest)))
-
-
 def fsck(repo: Repo) -> list[Problem]:
     problems: list[Problem] = []
     try:
         check = repo.index.rows("pragma integrity_check")
         if check and next(iter(check[0].values())) != "ok":
             problems.append(Problem("corrupt", what="the index (index.sqlite)"))
-        snapshots = [
-            r["id"] for r in repo.index.rows("select id from snapshots order by created_at")
-        ]
+        snapshots = [*catalog.snapshot_ids(repo.index.conn)]
     except DamagedStore as exc:
         return [Problem("corrupt", what=f"the index ({exc})")]
     verdicts: dict[str, str | None] = {}
@@ -96,7 +70,7 @@ def fsck(repo: Repo) -> list[Problem]:
             problems.append(Problem("corrupt", sid, sid, "the manifest"))
             continue
         seen = set()
-        for oid, what in _manifest_objects(manifest):
+        for oid, what in named_objects(manifest):
             bad = verdict(oid)
             if bad and (oid, what) not in seen:
                 seen.add((oid, what))
@@ -125,7 +99,7 @@ def gc(repo: Repo, dry_run: bool = False, grace_seconds: float = 3600.0) -> int:
     now = time.time()
     snapshots: set[str] = set()
     live: set[str] = set()
-    _mark(repo, [r["id"] for r in repo.index.rows("select id from snapshots")], snapshots, live)
+    _mark(repo, catalog.snapshot_ids(repo.index.conn), snapshots, live)
     # Chosen without the lock (reading every object's time takes a while); decided under it.
     candidates = [
         oid
@@ -142,7 +116,7 @@ def gc(repo: Repo, dry_run: bool = False, grace_seconds: float = 3600.0) -> int:
         )
     freed = 0
     with repo.index.write() as db:
-        _mark(repo, [r[0] for r in db.execute("select id from snapshots")], snapshots, live)
+        _mark(repo, catalog.snapshot_ids(db), snapshots, live)
         # Each candidate is first moved aside: from then on a writer that looks for it
         # does not find it and stores it again. Its time, read after the move, shows
         # whether a writer found it before; the leases, read after the moves, include
@@ -175,7 +149,7 @@ def _mark(repo: Repo, sids: list[str], snapshots: set[str], live: set[str]) -> N
             manifest = json.loads(repo.objects.get(sid))
         except (DamagedStore, ValueError):
             continue
-        live.update(oid for oid, _ in _manifest_objects(manifest))
+        live.update(oid for oid, _ in named_objects(manifest))
 
 
 def _cutoff(now: float, grace_seconds: float, horizon: float | None) -> float:
@@ -310,81 +284,17 @@ def rebuild_index(repo: Repo, rejected: dict[str, str] | None = None) -> Rebuilt
     newest: dict[str, tuple[str, str]] = {}
     with repo.index.write() as db:
         for sid, m in manifests:
-            nb = insert_snapshot_from_manifest(db, sid, m)
+            nb = catalog.insert_snapshot(db, sid, m)
             if m.get("branch"):
                 tips[(nb, m["branch"])] = sid
                 newest[nb] = (m["branch"], sid)
         for (nb, branch), sid in tips.items():
-            db.execute("insert or replace into refs values (?, 'branch', ?, ?)", [nb, branch, sid])
+            refs.set_branch(db, nb, branch, sid)
         for nb, (branch, _) in newest.items():
-            db.execute(
-                "insert or replace into heads (notebook, branch) values (?, ?)", [nb, branch]
-            )
+            refs.set_head(db, nb, branch=branch)
         trust.restore_signatures(db, repo.path, [sid for sid, _ in manifests])
     ring = trust.keyring(repo.key)
     recovered = [sid for sid, _ in manifests]
     return Rebuilt(
         recovered, [sid for sid in recovered if not trust.is_trusted(repo.index, sid, ring)]
     )
-
-
-def insert_snapshot_from_manifest(db: Any, sid: str, m: dict[str, Any]) -> str:
-    """Insert the index rows of snapshot ``sid`` (snapshot, parents, variables, skipped,
-    metrics) as its manifest ``m`` describes them; rows already there are kept.
-
-    ``db`` is a connection inside a write transaction. The ``changed`` flag of a
-    variable compares it with the first parent's rows, so parents go in first.
-    Refs and HEADs are the caller's business. Returns the snapshot's notebook key.
-    Used to rebuild a lost index and to insert snapshots pulled from a remote; their
-    signatures are ``trust``'s business.
-    """
-    from ..store.index import dumps
-
-    nb = m.get("notebook_path") or ""
-    db.execute(
-        "insert or ignore into snapshots (id, notebook, message, created_at, branch, n_variables, nbytes,"
-        " bytes_written, auto, has_notebook, notebook_source, environment, notebook_object)"
-        " values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
-        [
-            sid,
-            nb,
-            m.get("message", ""),
-            m.get("created_at", 0.0),
-            m.get("branch"),
-            len(m.get("variables", {})),
-            sum(v.get("nbytes", 0) for v in m.get("variables", {}).values()),
-            int(bool(m.get("auto"))),
-            int(bool(m.get("notebook"))),
-            m.get("notebook_source"),
-            dumps(m.get("environment", {})),
-            m.get("notebook"),
-        ],
-    )
-    for i, parent in enumerate(m.get("parents", [])):
-        db.execute("insert or ignore into parents values (?, ?, ?)", [sid, parent, i])
-    parent_hashes = {}
-    if m.get("parents"):
-        parent_hashes = dict(
-            db.execute(
-                "select name, hash from variables where snapshot = ?", [m["parents"][0]]
-            ).fetchall()
-        )
-    for name, v in m.get("variables", {}).items():
-        db.execute(
-            "insert or ignore into variables values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                sid,
-                name,
-                v["type"],
-                dumps(v["summary"]),
-                v["nbytes"],
-                int(parent_hashes.get(name) != v["hash"]),
-                v["hash"],
-                v["unit"],
-            ],
-        )
-    for name, reason in m.get("skipped", {}).items():
-        db.execute("insert or ignore into skipped values (?, ?, ?)", [sid, name, reason])
-    for name, value in m.get("metrics", {}).items():
-        db.execute("insert or ignore into metrics values (?, ?, ?)", [sid, name, value])
-    return nb

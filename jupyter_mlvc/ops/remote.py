@@ -35,6 +35,7 @@ import os
 import posixpath
 import re
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -55,8 +56,12 @@ from ..errors import (
     UnknownRef,
     UnknownRemote,
 )
-from ..store import leases, signing, trust
-from ..store.manifest import object_sizes, parse_manifest, validate_entry
+from ..present.format import format_bytes
+from ..store import catalog, leases, remotes, signing, trust
+from ..store.catalog import Filter, is_empty, metrics_of, snapshot_ids, snapshot_row
+from ..store.catalog import exists as snapshot_exists
+from ..store.catalog import rows as snapshot_rows
+from ..store.manifest import manifest_objects, object_sizes, parse_manifest, validate_entry
 from ..store.objects import (
     MAX_MANIFEST,
     MAX_OBJECT,
@@ -66,8 +71,20 @@ from ..store.objects import (
     open_regular,
     verify_stored,
 )
-from ..store.refs import DEFAULT_BRANCH, check_name, head_id, is_id_prefix, set_head
-from .maintenance import insert_snapshot_from_manifest, manifest_objects
+from ..store.refs import (
+    DEFAULT_BRANCH,
+    branch_target,
+    check_name,
+    has_head,
+    head,
+    is_ancestor,
+    is_id_prefix,
+    parent_map,
+    set_branch,
+    set_head,
+)
+from ..store.remotes import RemoteConfig
+from .history import sort_log
 
 if TYPE_CHECKING:
     from ..repo import Repo
@@ -147,18 +164,6 @@ class LocalObjects:
         with self.store.batch() as batch:
             batch.put_stored(oid, raw)
             batch.flush()
-
-
-@dataclass
-class RemoteConfig:
-    """A remote as the store remembers it. ``options`` are fsspec storage options."""
-
-    name: str
-    url: str
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -244,7 +249,7 @@ class TransferReport:
                 return f"{self.remote} is up to date: nothing to push."
             text = (
                 f"Pushed {n} snapshot{plural} to {self.remote}: {self.objects_sent} objects, "
-                f"{_human(self.bytes_sent)} sent ({self.objects_present} already there)."
+                f"{format_bytes(self.bytes_sent)} sent ({self.objects_present} already there)."
             )
         else:
             if not n:
@@ -252,7 +257,7 @@ class TransferReport:
             else:
                 text = (
                     f"Pulled {n} snapshot{plural} from {self.remote}: {self.objects_sent} objects, "
-                    f"{_human(self.bytes_sent)} received ({self.objects_present} already here)."
+                    f"{format_bytes(self.bytes_sent)} received ({self.objects_present} already here)."
                 )
             if self.branches:
                 text += (
@@ -280,14 +285,6 @@ class TransferReport:
                 f" ({next(iter(self.rejected.values()))}{'; ...' if n > 1 else ''})."
             )
         return text
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 class Remote:
@@ -414,7 +411,7 @@ class Remote:
 
     def read_raw(self, oid: str, limit: int = MAX_OBJECT) -> bytes:
         path = self.object_path(oid)
-        if self._local():
+        if self._on_local_disk():
             data = self._read_local(path, limit + 2)
             if isinstance(data, FileNotFoundError):
                 raise MissingObject(f"object {oid[:12]} is missing on remote {self.name}")
@@ -545,7 +542,7 @@ class Remote:
         if not names:
             return {}
         paths = [self.path("snapshots", f"{sid}.{kid}.json") for sid, kid in names]
-        if self._local():
+        if self._on_local_disk():
             results: list[Any] = [self._read_local(p, MAX_ENTRY + 1) for p in paths]
         else:
             n = len(paths)
@@ -559,7 +556,7 @@ class Remote:
             out[key] = None if data is None else bytes(data)
         return out
 
-    def _local(self) -> bool:
+    def _on_local_disk(self) -> bool:
         protocols = self.fs.protocol
         protocols = (protocols,) if isinstance(protocols, str) else protocols
         return bool(set(protocols) & {"file", "local"})
@@ -649,7 +646,7 @@ def transfer(
                 if isinstance(exc, MlvcError) and not isinstance(exc, RemoteFailed):
                     raise exc
                 raise RemoteFailed(
-                    f"{verb} stopped after {count} of {len(oids)} objects ({_human(done)}): "
+                    f"{verb} stopped after {count} of {len(oids)} objects ({format_bytes(done)}): "
                     f"{_one_line(exc)}; run it again to resume (what was copied is kept)"
                 ) from exc
             counted.add(fut)
@@ -666,10 +663,7 @@ def transfer(
 
 
 def remote_configs(repo: Repo) -> dict[str, RemoteConfig]:
-    return {
-        r["name"]: RemoteConfig(r["name"], r["url"], json.loads(r["options"] or "{}"))
-        for r in repo.index.rows("select * from remotes order by name")
-    }
+    return remotes.configs(repo.index.conn)
 
 
 def add_remote(
@@ -706,15 +700,13 @@ def add_remote(
             "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...) or use a profile"
         )
     try:
-        dumped = json.dumps(opts, sort_keys=True)
+        json.dumps(opts, sort_keys=True)
     except TypeError:
         raise BadInput("remote options must be JSON values (strings, numbers, lists, objects)")
     config = RemoteConfig(name, url, opts)
     _check_protocol(config)
     with repo.index.write() as db:
-        if db.execute("select 1 from remotes where name = ?", [name]).fetchone():
-            raise BadName(f"remote {name!r} already exists (remove it first to change it)")
-        db.execute("insert into remotes values (?, ?, ?)", [name, url, dumped])
+        remotes.add(db, config)
     return config
 
 
@@ -736,7 +728,7 @@ def _check_protocol(config: RemoteConfig) -> None:
 
 def remove_remote(repo: Repo, name: str) -> None:
     with repo.index.write() as db:
-        if not db.execute("delete from remotes where name = ?", [name]).rowcount:
+        if not remotes.remove(db, name):
             raise UnknownRemote(f"no remote {name!r}{_known(repo)}")
 
 
@@ -809,23 +801,16 @@ def _in_order(
     return order
 
 
-def _local_parents(repo: Repo) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for r in repo.index.rows("select snapshot, parent from parents order by snapshot, position"):
-        out.setdefault(r["snapshot"], []).append(r["parent"])
-    return out
-
-
 # -- push --------------------------------------------------------------------------------
 
 
 def _push_tips(repo: Repo, refs: list[str], all_: bool, notebook_path: Any) -> list[str]:
     if all_:
-        return [r["id"] for r in repo.index.rows("select id from snapshots")]
+        return snapshot_ids(repo.index.conn)
     if refs:
         return [repo.resolve(r, notebook_path) for r in refs]
-    nb = repo.scope(notebook_path)
-    if head_id(repo.index.conn, nb) is None:
+    if repo.head_id(notebook_path) is None:
+        nb = repo.scope(notebook_path)
         raise UnknownRef(f"nothing to push: no snapshots yet{' of ' + nb if nb else ''}")
     branch = repo.current_branch(notebook_path)
     ref = branch if branch and branch in repo.branches(notebook_path) else "HEAD"
@@ -855,72 +840,91 @@ def push(
     refs = [refs] if isinstance(refs, str) else list(refs or [])
     report = TransferReport("push", remote.name)
     tips = _push_tips(repo, refs, all, notebook_path)
-    rows = {r["id"]: r for r in repo.index.rows("select * from snapshots")}
-    parents = _local_parents(repo)
+    rows = {r["id"]: r for r in snapshot_rows(repo.index.conn, Filter())}
+    parents = parent_map(repo.index.conn)
     ids = _in_order(
         _closure(tips, parents, set(rows)), parents, {s: r["created_at"] for s, r in rows.items()}
     )
-    my_kid = signing.key_id(repo.key)
+    # Read before the remote's errors are translated: a key that cannot be read is no
+    # remote failure.
     ring = trust.keyring(repo.key)
     remote.workers = workers
     with remote.errors("cannot push to"):
         remote.refresh()
         remote.check_format(create=True)
         on_remote = remote.entry_names()
-        needed: dict[str, None] = {}
-        for sid in ids:
-            if sid not in on_remote:
-                needed.update(dict.fromkeys(manifest_objects(repo._manifest(sid))))
-                needed[sid] = None
-        present = remote.sizes(needed)
-        missing = [oid for oid in needed if oid not in present]
-        report.objects_present = len(present)
-        sizes = {oid: repo.objects.size_on_disk(oid) for oid in missing}
-        report.objects_sent, report.bytes_sent = transfer(
-            LocalObjects(repo.objects),
-            remote,
-            missing,
-            sizes,
-            progress=progress,
-            workers=workers,
-            verb=f"push to {remote.name}",
-        )
-        pushed_at = time.time()
-        for sid in ids:
-            row = rows[sid]
-            # What this user trusts goes up signed with their key: they vouch for it.
-            signed = trust.is_trusted(repo.index, sid, ring)
-            kid = my_kid if signed else UNSIGNED
-            have = on_remote.get(sid, set())
-            if kid in have or (have and not signed):
-                continue
-            report.bytes_sent += remote.put_entry(
-                {
-                    "format": REMOTE_FORMAT,
-                    "id": sid,
-                    "notebook": row["notebook"],
-                    "created_at": row["created_at"],
-                    "branch": row["branch"],
-                    "message": row["message"],
-                    "parents": parents.get(sid, []),
-                    "auto": bool(row["auto"]),
-                    "n_variables": row["n_variables"] or 0,
-                    "nbytes": row["nbytes"] or 0,
-                    "metrics": {
-                        m["name"]: m["value"]
-                        for m in repo.index.rows(
-                            "select name, value from metrics where snapshot = ?", [sid]
-                        )
-                    },
-                    "key_id": kid,
-                    "signature": signing.sign(repo.key, sid) if signed else None,
-                    "pushed_by": _user(),
-                    "pushed_at": pushed_at,
-                }
-            )
-            report.snapshots.append(sid)
+        _push_objects(repo, remote, [s for s in ids if s not in on_remote], report, progress)
+        _push_entries(repo, remote, ring, ids, rows, parents, on_remote, report)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _push_objects(
+    repo: Repo, remote: Remote, sids: list[str], report: TransferReport, progress: Progress | None
+) -> None:
+    """Send the objects of ``sids`` (their manifests included) that the remote lacks."""
+    needed: dict[str, None] = {}
+    for sid in sids:
+        needed.update(dict.fromkeys(manifest_objects(repo.manifest(sid))))
+        needed[sid] = None
+    present = remote.sizes(needed)
+    missing = [oid for oid in needed if oid not in present]
+    report.objects_present = len(present)
+    sizes = {oid: repo.objects.size_on_disk(oid) for oid in missing}
+    report.objects_sent, report.bytes_sent = transfer(
+        LocalObjects(repo.objects),
+        remote,
+        missing,
+        sizes,
+        progress=progress,
+        workers=remote.workers,
+        verb=f"push to {remote.name}",
+    )
+
+
+def _push_entries(
+    repo: Repo,
+    remote: Remote,
+    ring: trust.Keyring,
+    ids: list[str],
+    rows: dict[str, dict[str, Any]],
+    parents: dict[str, list[str]],
+    on_remote: dict[str, set[str]],
+    report: TransferReport,
+) -> None:
+    """Write an entry for each of ``ids`` the remote lacks, last: once an entry is
+    there, everything it needs is."""
+    my_kid = signing.key_id(repo.key)
+    pushed_at = time.time()
+    for sid in ids:
+        row = rows[sid]
+        # What this user trusts goes up signed with their key: they vouch for it.
+        signed = trust.is_trusted(repo.index, sid, ring)
+        kid = my_kid if signed else UNSIGNED
+        have = on_remote.get(sid, set())
+        if kid in have or (have and not signed):
+            continue
+        metrics = metrics_of(repo.index.conn, [sid])
+        report.bytes_sent += remote.put_entry(
+            {
+                "format": REMOTE_FORMAT,
+                "id": sid,
+                "notebook": row["notebook"],
+                "created_at": row["created_at"],
+                "branch": row["branch"],
+                "message": row["message"],
+                "parents": parents.get(sid, []),
+                "auto": bool(row["auto"]),
+                "n_variables": row["n_variables"] or 0,
+                "nbytes": row["nbytes"] or 0,
+                "metrics": {name: values[sid] for name, values in metrics.items()},
+                "key_id": kid,
+                "signature": signing.sign(repo.key, sid) if signed else None,
+                "pushed_by": _user(),
+                "pushed_at": pushed_at,
+            }
+        )
+        report.snapshots.append(sid)
 
 
 # -- pull --------------------------------------------------------------------------------
@@ -934,18 +938,13 @@ def _pull_tips(
     all_: bool,
     notebook_path: Any,
 ) -> list[str]:
-    empty = repo.index.one("select 1 as x from snapshots limit 1") is None
+    empty = is_empty(repo.index.conn)
     if all_ or (not refs and empty and notebook_path is None and repo.notebook_path is None):
         return list(snaps)
     nb = repo.scope(notebook_path)
     if not refs:
-        branch = repo.current_branch(notebook_path)
-        if branch is None:
-            head = head_id(repo.index.conn, nb)
-            row = repo.index.one("select branch from snapshots where id = ?", [head])
-            branch = (row or {}).get("branch") or DEFAULT_BRANCH
-        on_branch = [s for s, e in snaps.items() if e.notebook == nb and e.branch == branch]
-        return on_branch
+        branch = repo.current_branch(notebook_path) or _branch_of(repo, repo.head_id(notebook_path))
+        return [s for s, e in snaps.items() if e.notebook == nb and e.branch == branch]
     tips: list[str] = []
     for ref in refs:
         on_branch = [
@@ -968,6 +967,13 @@ def _pull_tips(
             f"and no snapshot {ref!r}"
         )
     return tips
+
+
+def _branch_of(repo: Repo, sid: str | None) -> str:
+    """The branch ``sid`` was committed on: where a detached HEAD pulls from."""
+    if sid is None or not snapshot_exists(repo.index.conn, sid):
+        return DEFAULT_BRANCH
+    return snapshot_row(repo.index.conn, sid)["branch"] or DEFAULT_BRANCH
 
 
 def pull(
@@ -997,6 +1003,22 @@ def pull(
         )
 
 
+#: A fetched manifest: its stored bytes, its decoded bytes, and what it says.
+Fetched = tuple[bytes, bytes, dict[str, Any]]
+
+
+@dataclass
+class _PullPlan:
+    """What a pull is after: the remote's snapshots, those wanted (the tips and their
+    ancestors), those wanted that this store lacks, and those refused so far."""
+
+    snaps: dict[str, RemoteSnapshot]
+    wanted: set[str]
+    have_local: set[str]
+    todo: list[str]
+    rejected: dict[str, DamagedStore]
+
+
 def _pull(
     repo: Repo,
     remote: Remote,
@@ -1013,80 +1035,132 @@ def _pull(
     remote.workers = workers
     local = LocalObjects(repo.objects)
     with remote.errors("cannot pull from"):
-        remote.refresh()
-        if not remote.check_format():
-            raise RemoteFailed(f"remote {remote.name} ({remote.url}) holds no snapshots yet")
-        snaps = remote.snapshots()
-        tips = _pull_tips(repo, remote, snaps, refs, all, notebook_path)
-        parents = {s: e.parents for s, e in snaps.items()}
-        wanted = _closure(tips, parents, set(snaps))
-        have_local = {r["id"] for r in repo.index.rows("select id from snapshots")}
-        todo = [s for s in wanted if s not in have_local]
-        rejected: dict[str, DamagedStore] = {
-            sid: BadManifest(why) for sid, why in remote.rejected.items() if sid not in have_local
-        }
-
-        def fetch_manifest(sid: str) -> tuple[str, bytes | CorruptObject | None]:
-            try:
-                return sid, remote.read_raw(sid, MAX_MANIFEST)
-            except MissingObject:
-                return sid, None
-            except CorruptObject as exc:
-                return sid, exc
-
-        manifests: dict[str, tuple[bytes, bytes, dict[str, Any]]] = {}
-        with ThreadPoolExecutor(workers, thread_name_prefix="mlvc-manifest") as pool:
-            for sid, raw in pool.map(fetch_manifest, todo):
-                if raw is None:
-                    report.incomplete.append(sid)
-                    continue
-                if isinstance(raw, CorruptObject):
-                    rejected[sid] = raw
-                    continue
-                try:
-                    data = decode(sid, raw, f"snapshot {sid[:8]}: its manifest", MAX_MANIFEST)
-                    manifests[sid] = (raw, data, parse_manifest(sid, data))
-                except DamagedStore as exc:
-                    rejected[sid] = exc
-        _reject_descendants(manifests, rejected)
-        needs = {sid: manifest_objects(m) for sid, (_, _, m) in manifests.items()}
-        needed = list(dict.fromkeys(oid for oids in needs.values() for oid in oids))
-        here = local.sizes(needed)
-        report.objects_present = len(here)
-        there = remote.sizes(oid for oid in needed if oid not in here)
-        for sid, oids in needs.items():
-            if any(o not in here and o not in there for o in oids):
-                report.incomplete.append(sid)
-                del manifests[sid]
-        limits: dict[str, int] = {}
-        for _, _, m in manifests.values():
-            for oid, size in object_sizes(m).items():
-                limits[oid] = max(limits.get(oid, 0), size)
-        fetch = list(dict.fromkeys(o for sid in manifests for o in needs[sid] if o not in here))
-        damaged: dict[str, CorruptObject] = {}
-        report.objects_sent, report.bytes_sent = transfer(
-            remote,
-            local,
-            fetch,
-            there,
-            progress=progress,
-            workers=workers,
-            verb=f"pull from {remote.name}",
-            limits=limits,
-            damaged=damaged,
-        )
-        for sid in list(manifests):
-            bad = next((o for o in needs[sid] if o in damaged), None)
-            if bad is not None:
-                rejected[sid] = CorruptObject(f"snapshot {sid[:8]}: {damaged[bad]}")
-                del manifests[sid]
-        _reject_descendants(manifests, rejected)
-    report.rejected = {sid: _reason(sid, exc) for sid, exc in rejected.items()}
+        plan = _plan_pull(repo, remote, refs, all, notebook_path)
+        manifests = _fetch_manifests(remote, plan, report)
+        _reject_descendants(manifests, plan.rejected)
+        _fetch_objects(remote, local, manifests, plan, report, progress)
+    report.rejected = {sid: _reason(sid, exc) for sid, exc in plan.rejected.items()}
     # Objects are in; now the manifests, then the index rows in one transaction.
     for sid, (raw, _, _) in manifests.items():
         local.write_raw(sid, raw)
         report.objects_sent += 1
         report.bytes_sent += len(raw)
+    _insert_pulled(repo, remote, plan, manifests, report)
+    report.seconds = round(time.perf_counter() - started, 3)
+    refused = [s for s in plan.todo if s in plan.rejected]
+    if (
+        refused
+        and not report.snapshots
+        and set(plan.todo) <= set(plan.rejected) | set(report.incomplete)
+    ):
+        # Nothing came of the pull but refusals: that is an error, not a report.
+        raise type(plan.rejected[refused[0]])(
+            f"{report.rejected[refused[0]]}; nothing was pulled from {remote.name}"
+        )
+    return report
+
+
+def _plan_pull(
+    repo: Repo, remote: Remote, refs: list[str], all_: bool, notebook_path: Any
+) -> _PullPlan:
+    remote.refresh()
+    if not remote.check_format():
+        raise RemoteFailed(f"remote {remote.name} ({remote.url}) holds no snapshots yet")
+    snaps = remote.snapshots()
+    tips = _pull_tips(repo, remote, snaps, refs, all_, notebook_path)
+    parents = {s: e.parents for s, e in snaps.items()}
+    wanted = _closure(tips, parents, set(snaps))
+    have_local = set(snapshot_ids(repo.index.conn))
+    rejected: dict[str, DamagedStore] = {
+        sid: BadManifest(why) for sid, why in remote.rejected.items() if sid not in have_local
+    }
+    todo = [s for s in wanted if s not in have_local]
+    return _PullPlan(snaps, wanted, have_local, todo, rejected)
+
+
+def _fetch_manifests(remote: Remote, plan: _PullPlan, report: TransferReport) -> dict[str, Fetched]:
+    """The manifests of ``plan.todo``, read and validated in parallel. One missing makes
+    its snapshot incomplete; one damaged or malformed, rejected."""
+
+    def fetch(sid: str) -> tuple[str, bytes | CorruptObject | None]:
+        try:
+            return sid, remote.read_raw(sid, MAX_MANIFEST)
+        except MissingObject:
+            return sid, None
+        except CorruptObject as exc:
+            return sid, exc
+
+    manifests: dict[str, Fetched] = {}
+    with ThreadPoolExecutor(remote.workers, thread_name_prefix="mlvc-manifest") as pool:
+        for sid, raw in pool.map(fetch, plan.todo):
+            if raw is None:
+                report.incomplete.append(sid)
+                continue
+            if isinstance(raw, CorruptObject):
+                plan.rejected[sid] = raw
+                continue
+            try:
+                data = decode(sid, raw, f"snapshot {sid[:8]}: its manifest", MAX_MANIFEST)
+                manifests[sid] = (raw, data, parse_manifest(sid, data))
+            except DamagedStore as exc:
+                plan.rejected[sid] = exc
+    return manifests
+
+
+def _fetch_objects(
+    remote: Remote,
+    local: LocalObjects,
+    manifests: dict[str, Fetched],
+    plan: _PullPlan,
+    report: TransferReport,
+    progress: Progress | None,
+) -> None:
+    """Copy the objects ``manifests`` name that this store lacks. A snapshot whose
+    objects the remote lacks is dropped as incomplete; one with a damaged object, and
+    its descendants, as rejected."""
+    needs = {sid: manifest_objects(m) for sid, (_, _, m) in manifests.items()}
+    needed = list(dict.fromkeys(oid for oids in needs.values() for oid in oids))
+    here = local.sizes(needed)
+    report.objects_present = len(here)
+    there = remote.sizes(oid for oid in needed if oid not in here)
+    for sid, oids in needs.items():
+        if any(o not in here and o not in there for o in oids):
+            report.incomplete.append(sid)
+            del manifests[sid]
+    limits: dict[str, int] = {}
+    for _, _, m in manifests.values():
+        for oid, size in object_sizes(m).items():
+            limits[oid] = max(limits.get(oid, 0), size)
+    fetch = list(dict.fromkeys(o for sid in manifests for o in needs[sid] if o not in here))
+    damaged: dict[str, CorruptObject] = {}
+    report.objects_sent, report.bytes_sent = transfer(
+        remote,
+        local,
+        fetch,
+        there,
+        progress=progress,
+        workers=remote.workers,
+        verb=f"pull from {remote.name}",
+        limits=limits,
+        damaged=damaged,
+    )
+    for sid in list(manifests):
+        bad = next((o for o in needs[sid] if o in damaged), None)
+        if bad is not None:
+            plan.rejected[sid] = CorruptObject(f"snapshot {sid[:8]}: {damaged[bad]}")
+            del manifests[sid]
+    _reject_descendants(manifests, plan.rejected)
+
+
+def _insert_pulled(
+    repo: Repo,
+    remote: Remote,
+    plan: _PullPlan,
+    manifests: dict[str, Fetched],
+    report: TransferReport,
+) -> None:
+    """In one transaction: the index rows of each pulled snapshot (parents first), the
+    signatures of every wanted one, and the branches moved to what was pulled."""
     ring = trust.keyring(repo.key)
     # Ordered by the manifests' parents (verified), not the entries' (only listed).
     order = _in_order(
@@ -1096,28 +1170,14 @@ def _pull(
     )
     with repo.index.write() as db:
         for sid in order:
-            trusted = ring.signer(sid, snaps[sid].signatures.items()) is not None
-            gone = leases.missing(repo.objects, [sid, *manifest_objects(manifests[sid][2])])
-            if gone:
-                raise RemoteFailed(
-                    f"pull from {remote.name}: {len(gone)} objects of snapshot {sid[:8]} (first "
-                    f"{gone[0][:12]}) were removed from the store after they were copied; nothing "
-                    "was pulled; run it again"
-                )
-            try:
-                insert_snapshot_from_manifest(db, sid, manifests[sid][2])
-            except (KeyError, TypeError, AttributeError, ValueError):
-                raise CorruptObject(
-                    f"snapshot {sid[:8]} on {remote.name} is damaged: its manifest lacks what "
-                    "a snapshot needs; nothing was pulled"
-                )
+            _insert_one(repo, remote, db, sid, manifests[sid][2])
             report.snapshots.append(sid)
-            if not trusted:
+            if ring.signer(sid, plan.snaps[sid].signatures.items()) is None:
                 report.untrusted.append(sid)
-        for sid in wanted:
-            if sid not in have_local and sid not in manifests:
+        for sid in plan.wanted:
+            if sid not in plan.have_local and sid not in manifests:
                 continue
-            snap = snaps[sid]
+            snap = plan.snaps[sid]
             # Every signature of the entries is kept, whoever's key made it: a key
             # trusted later (``trust --key``) accepts what it signed.
             trust.record_signatures(db, repo.path, sid, snap.signatures)
@@ -1125,15 +1185,27 @@ def _pull(
                 # Signed by a key this user accepts: signed with their own key too, so it
                 # stays trusted if that key is removed, and after a rebuilt index.
                 trust.add_signature(db, repo.path, sid, repo.key)
-        _move_refs(db, repo, remote.name, {s: manifests[s][2] for s in order}, report)
-    report.seconds = round(time.perf_counter() - started, 3)
-    refused = [s for s in todo if s in rejected]
-    if refused and not report.snapshots and set(todo) <= set(rejected) | set(report.incomplete):
-        # Nothing came of the pull but refusals: that is an error, not a report.
-        raise type(rejected[refused[0]])(
-            f"{report.rejected[refused[0]]}; nothing was pulled from {remote.name}"
+        _move_refs(db, remote.name, {s: manifests[s][2] for s in order}, report)
+
+
+def _insert_one(
+    repo: Repo, remote: Remote, db: sqlite3.Connection, sid: str, manifest: dict[str, Any]
+) -> None:
+    """The index rows of one pulled snapshot, once its objects are known to be stored."""
+    gone = leases.missing(repo.objects, [sid, *manifest_objects(manifest)])
+    if gone:
+        raise RemoteFailed(
+            f"pull from {remote.name}: {len(gone)} objects of snapshot {sid[:8]} (first "
+            f"{gone[0][:12]}) were removed from the store after they were copied; nothing "
+            "was pulled; run it again"
         )
-    return report
+    try:
+        catalog.insert_snapshot(db, sid, manifest)
+    except (KeyError, TypeError, AttributeError, ValueError):
+        raise CorruptObject(
+            f"snapshot {sid[:8]} on {remote.name} is damaged: its manifest lacks what "
+            "a snapshot needs; nothing was pulled"
+        )
 
 
 def _reason(sid: str, exc: BaseException) -> str:
@@ -1142,9 +1214,7 @@ def _reason(sid: str, exc: BaseException) -> str:
     return text if text.startswith(f"snapshot {sid[:8]}") else f"snapshot {sid[:8]}: {text}"
 
 
-def _reject_descendants(
-    manifests: dict[str, tuple[bytes, bytes, dict[str, Any]]], rejected: dict[str, DamagedStore]
-) -> None:
+def _reject_descendants(manifests: dict[str, Fetched], rejected: dict[str, DamagedStore]) -> None:
     """Move every snapshot with a rejected ancestor from ``manifests`` to ``rejected``:
     its history could not be pulled whole."""
     changed = True
@@ -1160,24 +1230,11 @@ def _reject_descendants(
                 changed = True
 
 
-def _is_ancestor(db: Any, ancestor: str, sid: str) -> bool:
-    seen: set[str] = set()
-    stack = [sid]
-    while stack:
-        cur = stack.pop()
-        if cur == ancestor:
-            return True
-        if cur in seen:
-            continue
-        seen.add(cur)
-        stack.extend(
-            r[0] for r in db.execute("select parent from parents where snapshot = ?", [cur])
-        )
-    return False
-
-
 def _move_refs(
-    db: Any, repo: Repo, remote_name: str, pulled: dict[str, dict[str, Any]], report: TransferReport
+    db: sqlite3.Connection,
+    remote_name: str,
+    pulled: dict[str, dict[str, Any]],
+    report: TransferReport,
 ) -> None:
     """Point branches at what was pulled, never losing a local snapshot.
 
@@ -1198,40 +1255,43 @@ def _move_refs(
             (s for s in sids if s not in followed), key=lambda s: pulled[s].get("created_at", 0)
         )
         for tip in tips:
-            row = db.execute(
-                "select target from refs where notebook = ? and kind = 'branch' and name = ?",
-                [nb, branch],
-            ).fetchone()
-            name = branch
-            if row is None:
-                db.execute("insert into refs values (?, 'branch', ?, ?)", [nb, branch, tip])
-            elif row[0] == tip or _is_ancestor(db, tip, row[0]):
+            name = _move_branch(db, nb, branch, tip, remote_name, report)
+            if name is None:
                 continue
-            elif _is_ancestor(db, row[0], tip):
-                head = db.execute("select branch from heads where notebook = ?", [nb]).fetchone()
-                if head is not None and head[0] == branch:
-                    set_head(db, nb, snapshot=row[0], from_branch=branch)
-                    report.detached.append(nb)
-                db.execute(
-                    "update refs set target = ? where notebook = ? and kind = 'branch' and name = ?",
-                    [tip, nb, branch],
-                )
-            else:
-                name = f"{remote_name}/{branch}"
-                try:
-                    check_name(name, "branch")
-                except BadName:
-                    continue
-                db.execute(
-                    "insert or replace into refs values (?, 'branch', ?, ?)", [nb, name, tip]
-                )
             report.branches[name if not nb else f"{name} ({nb})"] = tip
             created = pulled[tip].get("created_at", 0.0)
             if name == branch and (nb not in newest or created > newest[nb][0]):
                 newest[nb] = (created, name)
     for nb, (_, name) in newest.items():
-        if db.execute("select 1 from heads where notebook = ?", [nb]).fetchone() is None:
+        if not has_head(db, nb):
             set_head(db, nb, branch=name)
+
+
+def _move_branch(
+    db: sqlite3.Connection, nb: str, branch: str, tip: str, remote_name: str, report: TransferReport
+) -> str | None:
+    """Point ``branch`` of ``nb`` (or ``<remote>/<branch>`` when it went another way
+    here) at the pulled ``tip``; the name moved, or None when nothing moved."""
+    target = branch_target(db, nb, branch)
+    if target is None:
+        set_branch(db, nb, branch, tip)
+        return branch
+    if target == tip or is_ancestor(db, tip, target):
+        return None
+    if is_ancestor(db, target, tip):
+        state = head(db, nb)
+        if state is not None and state[0] == branch:
+            set_head(db, nb, snapshot=target, from_branch=branch)
+            report.detached.append(nb)
+        set_branch(db, nb, branch, tip)
+        return branch
+    name = f"{remote_name}/{branch}"
+    try:
+        check_name(name, "branch")
+    except BadName:
+        return None
+    set_branch(db, nb, name, tip)
+    return name
 
 
 # -- what a remote holds, and keys -----------------------------------------------------------
@@ -1257,7 +1317,7 @@ def remote_snapshots(
     if not all and (notebook_path is not None or repo.notebook_path is not None):
         nb = repo.scope(notebook_path)
         snaps = {s: e for s, e in snaps.items() if e.notebook == nb}
-    local = {r["id"] for r in repo.index.rows("select id from snapshots")}
+    local = set(snapshot_ids(repo.index.conn))
     ring = trust.keyring(repo.key)
     out = sorted(snaps.values(), key=lambda e: (e.created_at, e.id), reverse=True)
     for e in out:
@@ -1307,8 +1367,6 @@ def remote_log(
         df[name] = [s.metrics.get(name, float("nan")) for s in snaps]
     df.attrs["rejected"] = rejected
     if sort:
-        from ..repo import sort_log
-
         return sort_log(df, sort, limit)
     return df
 

@@ -61,6 +61,18 @@ def format_metric(value: Any) -> str:
     return str(value)
 
 
+def format_value(value: Any) -> str:
+    """A value from a diff or a model card: strings quoted, floats short."""
+    if isinstance(value, float):
+        text = repr(value)
+        return text if len(text) <= 12 else f"{value:.6g}"
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
 def format_metrics(metrics: Mapping[str, Any]) -> str:
     return "  ".join(f"{k}={format_metric(v)}" for k, v in metrics.items())
 

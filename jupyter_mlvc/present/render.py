@@ -24,6 +24,7 @@ from .format import (
     format_metric,
     format_metrics,
     format_time,
+    format_value,
     one_line,
 )
 
@@ -160,13 +161,13 @@ class Line(View):
     """One line of text, e.g. a summary after a commit."""
 
     def __init__(self, text: str):
-        self._text = text
+        self.line = text
 
     def text(self) -> str:
-        return self._text
+        return self.line
 
     def html(self) -> str:
-        return f"<span>{esc(self._text)}</span>"
+        return f"<span>{esc(self.line)}</span>"
 
 
 def commit_summary(snap: Any, seconds: float) -> str:
@@ -290,18 +291,6 @@ def models_html(variables: Mapping[str, Any]) -> str:
     if not rows:
         return ""
     return html_table(["variable", "model", "hyperparameters", "features"], rows)
-
-
-def format_value(value: Any) -> str:
-    """A value from a diff or a model card: strings quoted, floats short."""
-    if isinstance(value, float):
-        text = repr(value)
-        return text if len(text) <= 12 else f"{value:.6g}"
-    if value is None:
-        return "None"
-    if isinstance(value, str):
-        return repr(value)
-    return str(value)
 
 
 def _clip(text: str, width: int) -> str:

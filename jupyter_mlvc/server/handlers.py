@@ -1,9 +1,9 @@
 """The REST API's handlers: parse the request, call one query in a thread, send JSON.
 
 Every error leaves through :meth:`MlvcHandler.write_error`, the one place where
-errors become HTTP: an ``MlvcError`` answers with its ``.status`` and its
-one-line message, a tornado ``HTTPError`` with its code, anything else with a
-500 whose traceback goes to the server log only.
+errors become HTTP: an ``MlvcError`` answers with the code :data:`HTTP_STATUS`
+gives its class and its one-line message, a tornado ``HTTPError`` with its code,
+anything else with a 500 whose traceback goes to the server log only.
 """
 
 from __future__ import annotations
@@ -20,10 +20,23 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from ..errors import BadInput, MlvcError
+from ..errors import (
+    BadInput,
+    DamagedStore,
+    MlvcError,
+    NoStore,
+    ReadOnlyStore,
+    RemoteFailed,
+    StoreExists,
+    UnknownRef,
+    UnknownRemote,
+    UnknownVariable,
+    Untrusted,
+    WriteFailed,
+)
 from . import queries
 from .notebook_body import parse_notebook
-from .paths import BadPath, confine, quote_path
+from .paths import BadPath, OutsideRoot, confine, quote_path
 
 T = TypeVar("T")
 
@@ -34,6 +47,34 @@ DEFAULT_PAGE = 50
 # Ids, prefixes, HEAD~N, branch and tag names: no control characters (C0, DEL, C1) or
 # bidi overrides, not absurdly long. Matched whole: "$" would let a final newline in.
 _REF = re.compile(r"[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]{1,200}")
+
+#: The HTTP code of each error a user can cause, most specific class first; the first
+#: class the error is an instance of decides. Any other ``MlvcError`` is a 400.
+HTTP_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (ReadOnlyStore, 409),
+    (WriteFailed, 507),
+    (DamagedStore, 500),
+    (OutsideRoot, 403),
+    (Untrusted, 403),
+    (PermissionError, 403),
+    (NoStore, 404),
+    (UnknownRef, 404),
+    (UnknownVariable, 404),
+    (UnknownRemote, 404),
+    (StoreExists, 409),
+    (RemoteFailed, 502),
+    (MlvcError, 400),
+)
+
+
+def http_status(exc: BaseException | None) -> int:
+    """The code the API answers ``exc`` with: :data:`HTTP_STATUS`'s, else 500 (a bug)."""
+    if isinstance(exc, web.HTTPError):
+        return exc.status_code
+    for cls, status in HTTP_STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 500
 
 
 class MlvcHandler(APIHandler):
@@ -120,14 +161,15 @@ class MlvcHandler(APIHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
+        status = http_status(exc)
         if isinstance(exc, MlvcError):
-            status, kind, message = exc.status, type(exc).__name__, str(exc)
+            kind, message = type(exc).__name__, str(exc)
         elif isinstance(exc, PermissionError):
             # A folder or store the server's user may not read: the answer is no, not a bug.
-            status, kind = 403, "PermissionDenied"
+            kind = "PermissionDenied"
             message = "the server is not allowed to read or write what this needs"
         elif isinstance(exc, web.HTTPError):
-            status, kind = exc.status_code, "HTTPError"
+            kind = "HTTPError"
             message = exc.log_message or exc.reason or responses.get(status, "error")
         else:
             status, kind = 500, "InternalError"
@@ -138,14 +180,12 @@ class MlvcHandler(APIHandler):
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         # A user's mistake is not a server bug: one line, no traceback.
-        if isinstance(value, PermissionError) or (
-            isinstance(value, MlvcError) and value.status < 500
-        ):
+        if isinstance(value, (PermissionError, MlvcError)) and http_status(value) < 500:
             self.log.info(
                 "jupyter_mlvc: %s %s -> %s: %s",
                 self.request.method,
                 self.request.uri,
-                getattr(value, "status", 403),
+                http_status(value),
                 value,
             )
             return

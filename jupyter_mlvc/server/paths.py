@@ -20,13 +20,9 @@ from ..errors import MlvcError
 class BadPath(MlvcError):
     """A notebook path that is malformed: empty, absolute, with ``..`` or a NUL."""
 
-    status = 400
-
 
 class OutsideRoot(MlvcError):
     """A notebook path that resolves, through a symlink, outside the server's root."""
-
-    status = 403
 
 
 def confine(root_dir: str | os.PathLike, api_path: str | None) -> Path:

@@ -79,7 +79,8 @@ def is_variable_name(name: Any) -> bool:
     return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
 
 
-def _matches(name: str, patterns: Iterable[str]) -> bool:
+def matches(name: str, patterns: Iterable[str]) -> bool:
+    """Whether ``name`` is one of ``patterns`` or matches one (shell-style, ``tmp_*``)."""
     return any(name == p or fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
@@ -132,7 +133,7 @@ def select(
             continue
         if only_set is not None and name not in only_set:
             continue
-        if exclude and _matches(name, exclude):
+        if exclude and matches(name, exclude):
             continue
         if isinstance(value, types.ModuleType):
             if getattr(value, "__spec__", None) is not None:

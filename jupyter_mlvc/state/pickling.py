@@ -25,12 +25,11 @@ import sqlite3
 import sys
 import threading
 import types
+from collections.abc import Callable
 from typing import Any
 
 import cloudpickle
 from cloudpickle import cloudpickle as _cp
-
-from . import torch_support
 
 PROTOCOL = 5
 
@@ -65,6 +64,24 @@ _UNTRACKED = frozenset(
 
 class Unserializable(Exception):
     """A value that must not or cannot be saved; the message is the reason shown to users."""
+
+
+Applies = Callable[[type], bool]
+Reduce = Callable[["Pickler", Any], Any]
+
+#: Reducers of other libraries' values, asked in order before cloudpickle's own.
+_REDUCERS: list[tuple[Applies, Reduce]] = []
+
+
+def register_reducer(applies: Applies, reduce: Reduce) -> None:
+    """Have ``reduce(pickler, obj)`` pickle each value whose type ``applies`` accepts:
+    it returns a reduce tuple, or NotImplemented to leave the value to cloudpickle.
+
+    A library's support registers itself when it is imported (``torch_support``), so
+    this module imports none of them. ``applies`` is asked about every value pickled:
+    it must be cheap, and false until the library is imported."""
+    if (applies, reduce) not in _REDUCERS:
+        _REDUCERS.append((applies, reduce))
 
 
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
@@ -168,10 +185,11 @@ class Pickler(cloudpickle.Pickler):
         self._namespace = namespace
         self._track = track
         np = sys.modules.get("numpy")
-        self._ndarray = np.ndarray if np is not None else None
+        self._array_type = np.ndarray if np is not None else None
         self._np_dtype = np.dtype if np is not None else None
-        self._torch = sys.modules.get("torch")
-        self._torch_storages: dict = {}
+        #: What registered reducers keep for the length of one dump, each under its own
+        #: key (torch: the storages already met, so tensors sharing one still share it).
+        self.shared: dict[str, Any] = {}
 
     def _buffer_callback(self, buf: pickle.PickleBuffer) -> bool:
         try:
@@ -203,23 +221,22 @@ class Pickler(cloudpickle.Pickler):
 
     def reducer_override(self, obj):
         t = type(obj)
-        if t is self._ndarray:
+        if t is self._array_type:
             if obj.dtype.kind in "mM" and not obj.dtype.isnative:
                 # numpy's own pickle drops the byte order of datetime dtypes.
                 return (_rebuild_astype, (obj.astype(obj.dtype.newbyteorder("=")), obj.dtype.str))
             if obj.dtype.hasobject:
                 return NotImplemented
-            if isinstance(obj.base, self._ndarray):
+            if isinstance(obj.base, self._array_type):
                 reduced = self._reduce_view(obj)
                 if reduced is not None:
                     return reduced
             return self._reduce_array(obj)
-        if self._torch is not None and (
-            t.__module__.startswith("torch") or t is torch_support.StorageRef
-        ):
-            reduced = torch_support.reduce(self, obj)
-            if reduced is not NotImplemented:
-                return reduced
+        for applies, reduce in _REDUCERS:
+            if applies(t):
+                reduced = reduce(self, obj)
+                if reduced is not NotImplemented:
+                    return reduced
         reason = describe_resource(obj)
         if reason is not None:
             raise Unserializable(reason)
@@ -245,7 +262,7 @@ class Pickler(cloudpickle.Pickler):
         return (_rebuild_array, (buf, arr.dtype, arr.shape, order, bool(arr.flags.writeable)))
 
     def _reduce_view(self, arr):
-        ndarray: Any = self._ndarray
+        ndarray: Any = self._array_type
         root = arr
         while isinstance(root.base, ndarray):
             root = root.base

@@ -9,7 +9,8 @@ A tensor on a GPU is stored from a CPU copy and goes back to its device when the
 restoring machine has it, else stays on the CPU with a warning.
 
 This module imports torch only when called, and is only called for objects whose
-type comes from torch (so torch is already imported).
+type comes from torch (so torch is already imported). Importing it registers its
+reducer with ``pickling`` (``state/__init__`` does), so pickling never imports it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import sys
 import warnings
 from typing import Any
+
+from .pickling import Pickler, Unserializable, register_reducer
 
 
 class StorageRef:
@@ -33,7 +36,12 @@ def _is_plain_tensor(obj: Any, torch: Any) -> bool:
     return type(obj) in (torch.Tensor, torch.nn.Parameter) and obj.layout == torch.strided
 
 
-def reduce(pickler: Any, obj: Any) -> Any:
+def applies(t: type) -> bool:
+    """Whether values of type ``t`` are torch's (only once torch is imported)."""
+    return "torch" in sys.modules and (t.__module__.startswith("torch") or t is StorageRef)
+
+
+def reduce(pickler: Pickler, obj: Any) -> Any:
     """A reduce tuple for ``obj`` (a torch object), or NotImplemented for torch's own."""
     torch = sys.modules["torch"]
     if isinstance(obj, StorageRef):
@@ -45,15 +53,13 @@ def reduce(pickler: Any, obj: Any) -> Any:
     if type(obj) is torch.nn.Parameter:
         return (_rebuild_parameter, (obj.detach(), obj.requires_grad))
     if obj.grad_fn is not None:
-        from .pickling import Unserializable
-
         raise Unserializable(
             f"tensor inside an autograd graph (grad_fn={type(obj.grad_fn).__name__}); "
             "save a .detach()ed copy or the leaf tensors it came from"
         )
     storage = obj.untyped_storage()
     key = (storage.data_ptr(), storage.nbytes(), str(obj.device))
-    refs = pickler._torch_storages
+    refs = pickler.shared.setdefault("torch.storages", {})
     ref = refs.get(key)
     if ref is None:
         ref = refs[key] = StorageRef(storage, str(obj.device))
@@ -122,3 +128,6 @@ def _rebuild_parameter(data, requires_grad):
     import torch
 
     return torch.nn.Parameter(data, requires_grad=requires_grad)
+
+
+register_reducer(applies, reduce)

@@ -445,3 +445,28 @@ def _branch(value: Any) -> None:
     # check_name's pattern lets a final newline through.
     if not value.isprintable():
         raise _Bad(f"branch {shown(value)} is not a valid branch name")
+
+
+def named_objects(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every object a manifest names, with what it holds."""
+    out: list[tuple[str, str]] = []
+    for unit in manifest.get("units", []):
+        names = unit.get("names", [])
+        what = (
+            f"variable {names[0]!r}"
+            if len(names) == 1
+            else "variables " + ", ".join(repr(n) for n in names)
+        )
+        out.extend((oid, what) for oid in unit.get("stream", []))
+        for b in unit.get("buffers", []):
+            out.extend((oid, what) for oid in b.get("chunks", []))
+    if manifest.get("notebook"):
+        out.append((manifest["notebook"], "the notebook"))
+    if manifest.get("rng"):
+        out.append((manifest["rng"], "the random state"))
+    return out
+
+
+def manifest_objects(manifest: dict[str, Any]) -> list[str]:
+    """The ids of every object a snapshot needs besides its manifest, each once."""
+    return list(dict.fromkeys(oid for oid, _ in named_objects(manifest)))

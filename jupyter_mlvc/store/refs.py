@@ -160,6 +160,23 @@ def first_parent(db: sqlite3.Connection, sid: str) -> str | None:
     return row[0] if row else None
 
 
+def branch_for_commit(db: sqlite3.Connection, nb: str) -> str:
+    """The branch the next commit of ``nb`` goes to: HEAD's; after a checkout of an older
+    snapshot (HEAD detached), a new one named after the branch it came from (``main-2``)."""
+    state = head(db, nb)
+    if state is None:
+        return DEFAULT_BRANCH
+    branch, _, from_branch = state
+    if branch:
+        return branch
+    base = from_branch or DEFAULT_BRANCH
+    taken = set(branches(db, nb))
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
 def resolve(db: sqlite3.Connection, ref: str, nb: str) -> str:
     """The full id ``ref`` names for notebook ``nb``: an id or unique prefix, HEAD,
     HEAD~N, a branch of ``nb``, a tag, each optionally followed by ``~N``."""
@@ -191,3 +208,33 @@ def resolve(db: sqlite3.Connection, ref: str, nb: str) -> str:
             raise UnknownRef(f"{ref!r} goes back {steps} snapshots, but only {i} come before it")
         sid = parent
     return sid
+
+
+# -- used by remote sync -------------------------------------------------------------------
+
+
+def is_ancestor(db: sqlite3.Connection, ancestor: str, sid: str) -> bool:
+    """Whether ``ancestor`` is ``sid`` or comes before it, along any parent."""
+    seen: set[str] = set()
+    stack = [sid]
+    while stack:
+        cur = stack.pop()
+        if cur == ancestor:
+            return True
+        if cur in seen:
+            continue
+        seen.add(cur)
+        stack.extend(
+            r[0] for r in db.execute("select parent from parents where snapshot = ?", [cur])
+        )
+    return False
+
+
+def parent_map(db: sqlite3.Connection) -> dict[str, list[str]]:
+    """``{snapshot: [parent, ...]}`` of every snapshot with parents, first parent first."""
+    out: dict[str, list[str]] = {}
+    for sid, parent in db.execute(
+        "select snapshot, parent from parents order by snapshot, position"
+    ):
+        out.setdefault(sid, []).append(parent)
+    return out

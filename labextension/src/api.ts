@@ -4,6 +4,8 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { IDiff } from './diffTypes';
+
 /** A variable as a snapshot summarizes it (VariableInfo.to_dict()). */
 export interface IVariable {
   name: string;
@@ -207,72 +209,6 @@ export function putLiveNotebook(
     { path },
     { method: 'PUT', body: JSON.stringify(notebook) }
   );
-}
-
-/** What a snapshot's variable was on one side of a diff. */
-export interface IVariableInfo {
-  type: string;
-  summary: { [key: string]: unknown };
-  nbytes: number;
-}
-
-/** One variable in a diff; `change` says how it changed (by kind: array, frame, scalar...). */
-export interface IVariableChange {
-  name: string;
-  before: IVariableInfo | null;
-  after: IVariableInfo | null;
-  change: { kind: string; [key: string]: unknown } | null;
-}
-
-/** A side of a diff: a snapshot, or the kernel's current state. */
-export interface IDiffSide {
-  id?: string;
-  short_id?: string;
-  message?: string;
-  created_at?: string;
-  branch?: string | null;
-  current?: boolean;
-}
-
-/** A cell in the core's cell-level notebook diff. */
-export interface ICellChange {
-  kind: 'added' | 'removed' | 'modified' | 'moved';
-  a_index: number | null;
-  b_index: number | null;
-  cell_type: string;
-  source: string;
-  source_diff: string[];
-  outputs_changed: boolean;
-}
-
-/** `repo.diff(a, b).to_dict()` plus, when both sides have notebooks, nbdime's diff. */
-export interface IDiff {
-  a: IDiffSide;
-  b: IDiffSide;
-  variables: {
-    added: IVariableChange[];
-    removed: IVariableChange[];
-    changed: IVariableChange[];
-    unchanged: string[];
-  };
-  metrics: {
-    name: string;
-    before: number | null;
-    after: number | null;
-    delta: number | null;
-  }[];
-  environment: { name: string; before: unknown; after: unknown }[];
-  notebook: {
-    available: boolean;
-    cells: ICellChange[];
-    unchanged: number;
-  } | null;
-  empty?: boolean;
-  /**
-   * The first notebook and nbdime's diff from it to the second, for nbdime's
-   * widgets; `trusted` is false if either is a snapshot not signed with the user's key.
-   */
-  nbdime: { base: any; diff: any[]; trusted: boolean } | null;
 }
 
 /** The notebook half of a comparison with the editor (POST /diff). */

@@ -2,7 +2,8 @@
  * The kernel protocol's requests and replies (docs/kernel-protocol.md), as
  * jupyter_mlvc/kernel_protocol.py validates and answers them.
  */
-import { IDiff, ISnapshot } from './api';
+import { ISnapshot } from './api';
+import { IDiff } from './diffTypes';
 
 /** The mime type of the display that carries a reply. */
 export const REPLY_MIME = 'application/vnd.jupyter-mlvc.reply+json';

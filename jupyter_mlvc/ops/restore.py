@@ -1,0 +1,343 @@
+"""A restore: a snapshot's variables come back into a namespace.
+
+Only trusted snapshots are unpickled. Variables whose current value already equals
+the snapshot's (same hash) are not read; every other unit's chunks are read in
+parallel, verified, and unpickled in order. A full restore first commits the current
+state when it differs from HEAD (so it can be undone), removes the variables the
+snapshot did not have, brings back its imports and random state, and moves HEAD.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import mmap
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from ..errors import DamagedStore, ReadOnlyStore, RestoreError, UnknownVariable
+from ..snapshot import RestoreReport
+from ..state import capture as capture_mod
+from ..state import pickling
+from ..state.rng import restore_rng
+from ..state.summary import summarize
+from ..store import refs
+from ..store.objects import CHUNK_SIZE, MAX_RNG
+from .commit import commit_captured, hashes, notebook_bytes, status_of
+
+if TYPE_CHECKING:
+    from ..repo import Repo
+
+Progress = Callable[[int, int], None]
+
+
+def plan(repo: Repo, sid: str, names: Iterable[str] | None) -> tuple[dict[str, Any], list[str]]:
+    """The manifest of ``sid`` and the variables to restore (``UnknownVariable`` if one
+    of ``names`` is not in it, saying why when it was skipped at commit)."""
+    manifest = repo.manifest(sid)
+    variables = manifest["variables"]
+    if names is None:
+        return manifest, list(variables)
+    wanted = list(dict.fromkeys(names))
+    missing = [n for n in wanted if n not in variables]
+    if missing:
+        why = manifest["skipped"].get(missing[0])
+        if why:
+            raise UnknownVariable(f"{missing[0]!r} was not saved in snapshot {sid[:8]}: {why}")
+        have = ", ".join(sorted(variables)[:10]) or "nothing"
+        raise UnknownVariable(f"snapshot {sid[:8]} has no variable {missing[0]!r} (it has: {have})")
+    return manifest, wanted
+
+
+def load_units(
+    repo: Repo,
+    manifest: dict[str, Any],
+    unit_ids: Iterable[int],
+    namespace: dict,
+    progress: Progress | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """``(values, errors)`` of the units ``unit_ids`` of a (trusted) manifest."""
+    units = [manifest["units"][i] for i in sorted(set(unit_ids))]
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    total = sum(_unit_size(u) for u in units) or 1
+    done = 0
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="mlvc-read") as pool:
+        # Every read of every unit is queued first (reading and verifying run in the
+        # pool), then the units are unpickled in order as their bytes arrive.
+        planned = [_queue_reads(repo, pool, unit) for unit in units]
+        for unit, streams, buffers, jobs in planned:
+            try:
+                value = _unpickle(streams, buffers, jobs, namespace)
+            except DamagedStore as exc:
+                errors.update(dict.fromkeys(unit["names"], str(exc)))
+                continue
+            except Exception as exc:
+                reason = f"cannot be restored: {type(exc).__name__}: {exc}"
+                errors.update(dict.fromkeys(unit["names"], reason.splitlines()[0][:300]))
+                continue
+            finally:
+                done += _unit_size(unit)
+                if progress is not None:
+                    progress(done, total)
+            if len(unit["names"]) == 1:
+                values[unit["names"][0]] = value
+            else:
+                values.update(value)
+    return values, errors
+
+
+def _unit_size(unit: dict[str, Any]) -> int:
+    return unit["stream_size"] + sum(b["nbytes"] for b in unit["buffers"])
+
+
+def _queue_reads(
+    repo: Repo, pool: ThreadPoolExecutor, unit: dict[str, Any]
+) -> tuple[dict[str, Any], list[Future], list[Any], list[Future]]:
+    what = _describe_names(unit["names"])
+    streams = [pool.submit(repo.objects.get, oid, what, CHUNK_SIZE) for oid in unit["stream"]]
+    buffers: list[Any] = []
+    jobs: list[Future] = []
+    for b in unit["buffers"]:
+        buf = _buffer(b["nbytes"])
+        view = memoryview(buf)
+        for i, oid in enumerate(b["chunks"]):
+            part = view[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE]
+            jobs.append(pool.submit(repo.objects.read_into, oid, part, what))
+        buffers.append(buf)
+    return unit, streams, buffers, jobs
+
+
+def _unpickle(streams: list[Future], buffers: list[Any], jobs: list[Future], namespace: dict):
+    failure = next(
+        (e for e in (f.exception() for f in [*streams, *jobs]) if e is not None),
+        None,
+    )
+    if failure is not None:
+        raise failure
+    stream = b"".join(f.result() for f in streams)
+    return pickling.loads(stream, namespace, buffers=buffers)
+
+
+def values(
+    repo: Repo,
+    sid: str,
+    names: Iterable[str] | None,
+    current: dict | None,
+    target: dict,
+    progress: Progress | None = None,
+    current_hashes: dict[str, str] | None = None,
+) -> tuple[dict[str, Any], list[str], dict[str, str], dict[str, Any]]:
+    """``(loaded values, unchanged names, errors, manifest)`` for a checkout of ``sid``.
+
+    ``current_hashes`` (of ``current``'s variables) may come from the caller, who
+    computed them anyway; otherwise they are computed here, for the variables whose
+    type and summary match the snapshot's (a differing summary means a differing value).
+    """
+    manifest, wanted = plan(repo, sid, names)
+    repo.require_trusted(sid)
+    variables = manifest["variables"]
+    unchanged: list[str] = []
+    if current is not None:
+        present = [n for n in wanted if n in current]
+        if current_hashes is None and present:
+            alike = [n for n in present if _looks_alike(current[n], variables[n])]
+            current_hashes = hashes(capture_mod.capture(current, only=alike)) if alike else {}
+        unchanged = [n for n in present if (current_hashes or {}).get(n) == variables[n]["hash"]]
+    # A unit is loaded whole: its variables share objects, so they come back together.
+    need_units = {variables[n]["unit"] for n in wanted if n not in unchanged}
+    loaded, errors = load_units(repo, manifest, need_units, target, progress)
+    wanted_set = set(wanted)
+    out = {n: v for n, v in loaded.items() if n in wanted_set or names is None}
+    unchanged = [n for n in unchanged if n not in out and n not in errors]
+    return out, unchanged, {n: e for n, e in errors.items() if n in wanted_set}, manifest
+
+
+def checkout(
+    repo: Repo, sid: str, names: Iterable[str] | None, current: dict | None
+) -> dict[str, Any]:
+    """``Repo.checkout`` of the snapshot ``sid``; see its docstring."""
+    target = current if current is not None else {}
+    loaded, unchanged, errors, manifest = values(repo, sid, names, current, target)
+    result = {n: current[n] for n in unchanged} if current is not None else {}
+    result.update(loaded)
+    if current is None:
+        redo_imports(target, manifest)
+        target.update(loaded)
+    if errors:
+        raise RestoreError(_errors_line(sid, errors), result, errors)
+    return result
+
+
+def restore(
+    repo: Repo,
+    sid: str,
+    namespace: dict[str, Any],
+    names: Iterable[str] | None,
+    *,
+    nb: str,
+    save: bool,
+    notebook: Any,
+    notebook_source: str | None,
+    exclude: list[str],
+    progress: Progress | None,
+    rng: bool,
+) -> RestoreReport:
+    """``Repo.restore`` of the snapshot ``sid`` into notebook ``nb``; see its docstring."""
+    started = time.perf_counter()
+    plan(repo, sid, names)
+    repo.require_trusted(sid)
+    saved, current_hashes = None, None
+    if save:
+        saved, current_hashes = _save_first(
+            repo, sid, namespace, nb, exclude, notebook, notebook_source
+        )
+    loaded, unchanged, errors, manifest = values(
+        repo, sid, names, namespace, namespace, progress, current_hashes
+    )
+    removed: list[str] = []
+    rng_restored: list[str] = []
+    if names is None:
+        removed = _remove_others(namespace, manifest, exclude)
+        redo_imports(namespace, manifest)
+        if rng and manifest.get("rng"):
+            rng_restored = _restore_rng(repo, manifest, errors)
+    namespace.update(loaded)
+    if names is None:
+        _move_head(repo, sid, nb, namespace, manifest, errors)
+    return RestoreReport(
+        snapshot=repo.show(sid),
+        restored=sorted(loaded),
+        removed=removed,
+        unchanged=sorted(unchanged),
+        errors=errors,
+        saved=saved,
+        seconds=round(time.perf_counter() - started, 3),
+        rng=rng_restored,
+    )
+
+
+def _save_first(
+    repo: Repo,
+    sid: str,
+    namespace: dict[str, Any],
+    nb: str,
+    exclude: list[str],
+    notebook: Any,
+    notebook_source: str | None,
+):
+    """Commit the current state when it differs from HEAD, so the restore can be undone.
+    Returns ``(the snapshot saved or None, the current variables' hashes)``."""
+    captured = capture_mod.capture(namespace, exclude=exclude)
+    current_hashes = hashes(captured)
+    if not (captured.variables or captured.skipped):
+        return None, current_hashes
+    head = refs.head_id(repo.index.conn, nb)
+    if head is not None and status_of(repo, captured, head, current_hashes).clean:
+        return None, current_hashes
+    if repo.read_only:
+        raise ReadOnlyStore(
+            f"the store {repo.path} is read-only, so the current state cannot be "
+            f"saved before checking out {sid[:8]}; nothing was changed. To load it "
+            "anyway, without a way back: %mlvc checkout --no-save (save=False)"
+        )
+    saved = commit_captured(
+        repo,
+        captured,
+        f"auto: before checkout of {sid[:8]}",
+        nb,
+        notebook_bytes(notebook),
+        {},
+        auto=True,
+        notebook_source=notebook_source,
+    )
+    return saved, current_hashes
+
+
+def _remove_others(namespace: dict[str, Any], manifest: dict[str, Any], exclude: list[str]):
+    current, _, _ = capture_mod.select(namespace, exclude=exclude)
+    keep = set(manifest["variables"]) | set(manifest["skipped"])
+    removed = sorted(n for n in current if n not in keep)
+    for n in removed:
+        del namespace[n]
+    return removed
+
+
+def _restore_rng(repo: Repo, manifest: dict[str, Any], errors: dict[str, str]) -> list[str]:
+    try:
+        return restore_rng(repo.objects.get(manifest["rng"], "the random state", MAX_RNG))
+    except Exception as exc:
+        errors["(random state)"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return []
+
+
+def _move_head(
+    repo: Repo,
+    sid: str,
+    nb: str,
+    namespace: dict[str, Any],
+    manifest: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    """After a full restore, HEAD names the snapshot: its branch when a branch ends
+    there, else detached at it. Not when a variable failed, nor on a read-only store."""
+    if repo.read_only:
+        errors["(HEAD)"] = f"HEAD stays where it was: the store {repo.path} is read-only"
+        return
+    if [n for n in errors if not n.startswith("(")]:
+        return
+    with repo.index.write() as db:
+        tips = refs.branches_at(db, nb, sid)
+        state = refs.head(db, nb)
+        repo.recent[nb] = (
+            sid,
+            {n: id(namespace[n]) for n in manifest["variables"] if n in namespace},
+        )
+        if state and state[0] in tips:
+            return
+        if tips:
+            refs.set_head(db, nb, branch=tips[0])
+        else:
+            refs.set_head(db, nb, snapshot=sid, from_branch=manifest.get("branch"))
+
+
+def redo_imports(namespace: dict[str, Any], manifest: dict[str, Any]) -> None:
+    """Bring back the modules and imported names the snapshot's namespace had."""
+    for alias, module in manifest.get("modules", {}).items():
+        if alias not in namespace:
+            with contextlib.suppress(Exception):
+                namespace[alias] = importlib.import_module(module)
+    for alias, spec in manifest.get("imports", {}).items():
+        if alias not in namespace:
+            with contextlib.suppress(Exception):
+                namespace[alias] = capture_mod.resolve_import(spec)
+
+
+def _buffer(nbytes: int) -> Any:
+    """Writable memory for an out-of-band buffer. Large ones are anonymous maps: the
+    system hands out zeroed pages as they are first written, where a bytearray would
+    first be filled with zeros in full."""
+    if nbytes >= CHUNK_SIZE:
+        return mmap.mmap(-1, nbytes)
+    return bytearray(nbytes)
+
+
+def _looks_alike(value: Any, stored: dict[str, Any]) -> bool:
+    """False when ``value`` surely differs from a stored variable: another type or summary.
+    Cheap, so that a checkout hashes only the values that may be equal."""
+    type_, summary = summarize(value)
+    return type_ == stored["type"] and summary == stored["summary"]
+
+
+def _describe_names(names: list[str]) -> str:
+    if len(names) == 1:
+        return f"variable {names[0]!r}"
+    return "variables " + ", ".join(repr(n) for n in names)
+
+
+def _errors_line(sid: str, errors: dict[str, str]) -> str:
+    first = next(iter(errors.values()))
+    names = ", ".join(repr(n) for n in errors)
+    return f"snapshot {sid[:8]}: could not restore {names}: {first}"

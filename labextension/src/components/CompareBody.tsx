@@ -1,0 +1,38 @@
+/** The React part of the compare tab: sides, metrics, variables, environment, notebook. */
+import * as React from 'react';
+
+import { IDiff } from '../diffTypes';
+import { EnvironmentTable } from './CompareEnvironment';
+import { MetricsTable } from './CompareMetrics';
+import { NotebookHeading } from './CompareNotebookHeading';
+import { Sides } from './CompareSides';
+import { VariablesTable } from './CompareVariables';
+
+export function CompareBody(props: {
+  diff: IDiff | null;
+  error: string | null;
+  loading: boolean;
+  hideUnchanged: boolean;
+}): React.ReactElement {
+  const { diff, error, loading, hideUnchanged } = props;
+  if (error) {
+    return (
+      <div className="jp-mlvc-error" role="alert">
+        Could not compare: {error}
+      </div>
+    );
+  }
+  if (!diff) {
+    return <div className="jp-mlvc-empty">{loading ? 'Comparing…' : ''}</div>;
+  }
+  return (
+    <div className="jp-mlvc-compare-body">
+      <Sides a={diff.a} b={diff.b} loading={loading} />
+      {diff.empty && <div className="jp-mlvc-dim">No differences.</div>}
+      <MetricsTable metrics={diff.metrics} />
+      <VariablesTable variables={diff.variables} />
+      <EnvironmentTable environment={diff.environment} />
+      <NotebookHeading diff={diff} hideUnchanged={hideUnchanged} />
+    </div>
+  );
+}
