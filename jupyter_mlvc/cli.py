@@ -34,7 +34,7 @@ from .commands import CLI, Parser
 from .commands import build_parser as build_face_parser
 from .errors import MlvcError
 from .present.format import format_bytes
-from .present.render import DiffView
+from .present.render import DiffView, LogView
 from .repo import Repo
 
 
@@ -103,10 +103,19 @@ def cmd_log(args: argparse.Namespace) -> None:
     if df.empty:
         _say("no snapshots yet")
         return
-    view = df.drop(columns=["id", "auto"]).copy()
-    view["created_at"] = view["created_at"].dt.tz_convert(None).dt.strftime("%Y-%m-%d %H:%M:%S")
-    view["nbytes"] = [format_bytes(n) for n in view["nbytes"]]
-    _say(view.to_string(index=False))
+    import pandas as pd
+
+    # The same columns as %mlvc log: one view for both faces. Text from the snapshots
+    # is made terminal-safe before the columns are measured, so they stay aligned.
+    safe = df.apply(
+        lambda col: (
+            col.map(lambda v: terminal_safe(v) if isinstance(v, str) else v)
+            if not pd.api.types.is_numeric_dtype(col)
+            and not pd.api.types.is_datetime64_any_dtype(col)
+            else col
+        )
+    )
+    _say(LogView(safe, show_notebook="notebook" in df.columns).text())
 
 
 def cmd_show(args: argparse.Namespace) -> None:

@@ -104,3 +104,14 @@ def test_fsck_exit_code_on_damage(history):
     victim.write_bytes(victim.read_bytes()[:-10])
     out = mlvc("fsck", cwd=root, check=False)
     assert out.returncode == 1 and "corrupt" in out.stdout
+
+
+def test_log_has_the_magics_columns_and_stays_aligned(repo, tmp_path):
+    repo.commit({"x": 1}, "plain", metrics={"acc": 0.5})
+    repo.commit({"x": 2}, "red\x1b[31m text\x1b]0;title\x07", metrics={"acc": 0.75})
+    lines = mlvc("log", cwd=tmp_path).stdout.splitlines()
+    assert lines[0].split() == ["id", "time", "message", "branch", "tags", "vars", "size", "acc"]
+    assert "\x1b" not in "".join(lines) and "\x07" not in "".join(lines)
+    # Every row's branch starts where the header's does: nothing stripped shifts it.
+    column = lines[0].index("branch")
+    assert [line[column : column + 4] for line in lines[2:]] == ["main", "main"]

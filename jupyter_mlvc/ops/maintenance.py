@@ -46,8 +46,7 @@ class Problem:
 def fsck(repo: Repo) -> list[Problem]:
     problems: list[Problem] = []
     try:
-        check = repo.index.rows("pragma integrity_check")
-        if check and next(iter(check[0].values())) != "ok":
+        if not repo.index.intact():
             problems.append(Problem("corrupt", what="the index (index.sqlite)"))
         snapshots = [*catalog.snapshot_ids(repo.index.conn)]
     except DamagedStore as exc:

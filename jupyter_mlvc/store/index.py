@@ -247,6 +247,14 @@ class Index:
             conn.execute("ROLLBACK")
             raise
 
+    def intact(self) -> bool:
+        """Whether SQLite's own integrity check finds the index file sound."""
+        try:
+            row = self.conn.execute("pragma integrity_check").fetchone()
+        except sqlite3.DatabaseError:
+            return False
+        return row is not None and row[0] == "ok"
+
     def ensure(self) -> None:
         """Create (or migrate) the schema now."""
         self._connect().close()
