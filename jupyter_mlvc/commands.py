@@ -215,6 +215,12 @@ COMMANDS: tuple[Command, ...] = (
                 "names", nargs="*", default=[], metavar="NAME", help="restore only these variables"
             ),
             arg("--no-save", action="store_true", help="do not commit the current state first"),
+            arg(
+                "--drop-skipped",
+                action="store_true",
+                help="remove the variables the snapshot could not save (open files, generators,"
+                " ...) instead of keeping today's values",
+            ),
         ),
         faces=frozenset({MAGIC}),
     ),

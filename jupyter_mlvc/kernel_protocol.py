@@ -265,6 +265,7 @@ def result_data(request: Request, result: Any, seconds: float = 0.0) -> dict[str
             # A partial restore of a name the snapshot could not save fails instead.
             "skipped": {} if partial else dict(result.snapshot.skipped),
             "errors": dict(result.errors),
+            "kept": dict(result.kept),
             "rng": list(result.rng),
             "seconds": result.seconds,
             "summary": result.summary_line(),

@@ -212,7 +212,9 @@ class KernelSession:
         finally:
             self.close_opened()
 
-    def restore_state(self, ref: str, names: list[str] | None = None, *, save: bool = True) -> Any:
+    def restore_state(
+        self, ref: str, names: list[str] | None = None, *, save: bool = True, skipped: str = "keep"
+    ) -> Any:
         """Restore snapshot ``ref`` (only ``names`` of it, if given); the ``RestoreReport``.
 
         What ``%mlvc checkout`` does, and the sidebar's restores: the current state
@@ -237,6 +239,7 @@ class KernelSession:
                     notebook_path=path_key(nb_path),
                     exclude=self.exclude(),
                     rng=self.settings.restore_random_state,
+                    skipped=skipped,
                 )
         finally:
             self.close_opened()

@@ -325,7 +325,12 @@ class MlvcMagics(Magics):
 
     def _cmd_checkout(self, args: argparse.Namespace) -> None:
         start = time.monotonic()
-        report = self.session.restore_state(args.ref, args.names or None, save=not args.no_save)
+        report = self.session.restore_state(
+            args.ref,
+            args.names or None,
+            save=not args.no_save,
+            skipped="remove" if args.drop_skipped else "keep",
+        )
         display(RestoreView(report, seconds=time.monotonic() - start, partial=bool(args.names)))
 
     def _cmd_branch(self, args: argparse.Namespace) -> None:

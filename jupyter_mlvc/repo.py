@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .errors import MlvcError, NoStore, UnknownRef, Untrusted
+from .errors import MlvcError, NoStore, Untrusted
 from .maintaining import Maintaining
 from .ops import commit as commit_op
 from .ops import restore as restore_op
@@ -246,11 +246,11 @@ class Repo(Sharing, Maintaining):
 
     def record(self, sid: str, with_variables: bool = False) -> Snapshot:
         """The ``Snapshot`` of the full id ``sid`` (its variables' summaries if asked)."""
-        db = self.index.conn
-        ring = trust.keyring(self.key)
-        row = catalog.snapshot_row(db, sid)
-        trusted = trust.is_trusted(self.index, sid, ring)
-        return catalog.snapshot(db, row, trusted=trusted, with_variables=with_variables)
+        row = catalog.snapshot_row(self.index.conn, sid)
+        trusted = trust.is_trusted(self.index, sid, trust.keyring(self.key))
+        return catalog.snapshot(
+            self.index.conn, row, trusted=trusted, with_variables=with_variables
+        )
 
     def list(
         self,
@@ -380,6 +380,7 @@ class Repo(Sharing, Maintaining):
         exclude: Iterable[str] | None = None,
         progress: Progress | None = None,
         rng: bool = True,
+        skipped: str = "keep",
     ) -> RestoreReport:
         """Make ``namespace`` hold a snapshot's state (or only ``names`` of it).
 
@@ -392,6 +393,9 @@ class Repo(Sharing, Maintaining):
         refused (``ReadOnlyStore``) before anything changes, since it would replace
         state that exists nowhere else; ``save=False`` restores anyway. HEAD cannot
         move there either, which the report's ``errors`` say under ``"(HEAD)"``.
+
+        Variables the snapshot skipped at commit (open files, generators, ...) keep
+        today's values and are named in ``report.kept``; ``skipped="remove"`` removes them.
         """
         names = [names] if isinstance(names, str) else names
         sid = self.resolve(ref, notebook_path)
@@ -408,6 +412,7 @@ class Repo(Sharing, Maintaining):
             exclude=list(exclude or ()),
             progress=progress,
             rng=rng,
+            skipped=skipped,
         )
 
     def status(
@@ -420,13 +425,7 @@ class Repo(Sharing, Maintaining):
         notebook_path: Any = None,
     ) -> Status:
         """How ``namespace`` differs from a snapshot (HEAD by default). Writes nothing."""
-        base = None
-        if ref is not None:
-            try:
-                base = self.resolve(ref, notebook_path)
-            except UnknownRef:
-                if str(ref).upper() != "HEAD":
-                    raise
+        base = None if ref is None else commit_op.base_for_status(self, ref, notebook_path)
         return commit_op.status(self, namespace, base, only=only, exclude=exclude)
 
     # -- compare ---------------------------------------------------------------

@@ -155,6 +155,9 @@ class RestoreReport:
     saved: Snapshot | None = None
     seconds: float = 0.0
     rng: list[str] = field(default_factory=list)
+    #: Variables the snapshot skipped at commit (with the reason) that the namespace
+    #: still holds: their values are today's, not the snapshot's.
+    kept: dict[str, str] = field(default_factory=dict)
 
     def summary_line(self) -> str:
         parts = [f"Checked out {self.snapshot.short_id}"]
@@ -170,6 +173,12 @@ class RestoreReport:
             line += f"; current state saved first as {self.saved.short_id}"
         if self.errors:
             line += "; failed: " + ", ".join(f"{n} ({r})" for n, r in self.errors.items())
+        if self.kept:
+            names = ", ".join(f"{n} ({r})" for n, r in self.kept.items())
+            line += (
+                f"; kept {len(self.kept)} not in the snapshot (skipped at commit): {names}"
+                " — their values are today's, not the snapshot's"
+            )
         return line
 
     def to_dict(self) -> dict[str, Any]:
@@ -182,5 +191,6 @@ class RestoreReport:
             "saved": None if self.saved is None else self.saved.to_dict(),
             "seconds": self.seconds,
             "rng": self.rng,
+            "kept": self.kept,
             "summary": self.summary_line(),
         }

@@ -38,6 +38,22 @@ kind(
 )
 kind("big int", "big = 3**200", "big += 1", "assert big == 3**200", ["big"])
 kind(
+    "memoryview of a bytearray",
+    "buf = bytearray(b'abcdef')\nmv = memoryview(buf)[1:4]",
+    "buf[1] = 0x5A\nmv = None",
+    "assert type(mv) is memoryview and mv.obj is buf and bytes(mv) == b'bcd'\n"
+    "mv[0] = 0x41\nassert buf[1] == 0x41",
+    ["buf", "mv"],
+)
+kind(
+    "names imported after the snapshot",
+    "import json\nfrom collections import OrderedDict\nx = 1",
+    "import textwrap\nfrom collections import Counter\nimport collections as json",
+    "assert 'textwrap' not in globals() and 'Counter' not in globals()\n"
+    "assert json.dumps(1) == '1' and OrderedDict.__name__ == 'OrderedDict'",
+    ["x"],
+)
+kind(
     "unicode string",
     "s = 'héllo wörld ✓ 日本'",
     "s = s.upper()",
@@ -383,6 +399,15 @@ kind(
     "import pandas as pd\nframe = pd.DataFrame({'a': [1, 2, 3], 'b': [4, 5, 6]})\ncol = frame['a']",
     "frame.loc[0, 'a'] = 100\ncol = col * 0",
     "assert col.tolist() == [1, 2, 3] and frame['a'].tolist() == [1, 2, 3] and col.name == 'a'",
+    ["frame", "col"],
+    requires=PD,
+)
+kind(
+    "pandas column under copy-on-write stays independent of its frame",
+    "import pandas as pd\nframe = pd.DataFrame({'a': [1.0, 2.0], 'b': [3.0, 4.0]})\ncol = frame['a']",
+    "col = None",
+    "col.iloc[0] = 9.0\nassert frame['a'].iloc[0] == 1.0\n"
+    "frame.iloc[1, 0] = 7.0\nassert col.iloc[1] == 2.0",
     ["frame", "col"],
     requires=PD,
 )

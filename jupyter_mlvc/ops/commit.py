@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BadInput, WriteFailed
+from ..errors import BadInput, UnknownRef, WriteFailed
 from ..snapshot import Snapshot, Status
 from ..state import capture as capture_mod
 from ..state.environment import environment
@@ -440,3 +440,13 @@ def status(
         wanted = set(only)
         found.removed = [n for n in found.removed if n in wanted]
     return found
+
+
+def base_for_status(repo: Repo, ref: str, notebook_path: Any = None) -> str | None:
+    """The snapshot ``ref`` names, or None when it is HEAD and there is none yet."""
+    try:
+        return repo.resolve(ref, notebook_path)
+    except UnknownRef:
+        if str(ref).upper() != "HEAD":
+            raise
+        return None

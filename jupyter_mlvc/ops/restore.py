@@ -15,12 +15,13 @@ import mmap
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DamagedStore, ReadOnlyStore, RestoreError, UnknownVariable
+from ..errors import BadInput, DamagedStore, ReadOnlyStore, RestoreError, UnknownVariable
 from ..snapshot import RestoreReport
 from ..state import capture as capture_mod
-from ..state import pickling
+from ..state import pandas_cow, pickling
 from ..state.rng import restore_rng
 from ..state.summary import summarize
 from ..store import refs
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
     from ..repo import Repo
 
 Progress = Callable[[int, int], None]
+
+#: What a full restore does with the variables the snapshot skipped at commit (open
+#: files, generators, ...): keep today's values, named in the report, or remove them.
+SKIPPED_CHOICES = ("keep", "remove")
 
 
 def plan(repo: Repo, sid: str, names: Iterable[str] | None) -> tuple[dict[str, Any], list[str]]:
@@ -85,6 +90,7 @@ def load_units(
             if len(unit["names"]) == 1:
                 values[unit["names"][0]] = value
             else:
+                pandas_cow.separate(value)
                 values.update(value)
     return values, errors
 
@@ -184,8 +190,11 @@ def restore(
     exclude: list[str],
     progress: Progress | None,
     rng: bool,
+    skipped: str = "keep",
 ) -> RestoreReport:
     """``Repo.restore`` of the snapshot ``sid`` into notebook ``nb``; see its docstring."""
+    if skipped not in SKIPPED_CHOICES:
+        raise BadInput(f"skipped must be one of {', '.join(SKIPPED_CHOICES)}, not {skipped!r}")
     started = time.perf_counter()
     plan(repo, sid, names)
     repo.require_trusted(sid)
@@ -199,8 +208,14 @@ def restore(
     )
     removed: list[str] = []
     rng_restored: list[str] = []
+    kept: dict[str, str] = {}
     if names is None:
         removed = _remove_others(namespace, manifest, exclude)
+        kept = {n: why for n, why in manifest["skipped"].items() if n in namespace}
+        if skipped == "remove":
+            for n in kept:
+                del namespace[n]
+            removed, kept = sorted([*removed, *kept]), {}
         redo_imports(namespace, manifest)
         if rng and manifest.get("rng"):
             rng_restored = _restore_rng(repo, manifest, errors)
@@ -216,6 +231,7 @@ def restore(
         saved=saved,
         seconds=round(time.perf_counter() - started, 3),
         rng=rng_restored,
+        kept=kept,
     )
 
 
@@ -257,9 +273,16 @@ def _save_first(
 
 
 def _remove_others(namespace: dict[str, Any], manifest: dict[str, Any], exclude: list[str]):
-    current, _, _ = capture_mod.select(namespace, exclude=exclude)
-    keep = set(manifest["variables"]) | set(manifest["skipped"])
-    removed = sorted(n for n in current if n not in keep)
+    """Remove the names the snapshot did not have: variables, and modules and imported
+    names too (``from sklearn.linear_model import Lasso`` run after the snapshot)."""
+    variables, modules, imports = capture_mod.select(namespace, exclude=exclude)
+    keep = {
+        *manifest["variables"],
+        *manifest["skipped"],
+        *manifest.get("modules", {}),
+        *manifest.get("imports", {}),
+    }
+    removed = sorted(n for n in [*variables, *modules, *imports] if n not in keep)
     for n in removed:
         del namespace[n]
     return removed
@@ -304,13 +327,15 @@ def _move_head(
 
 
 def redo_imports(namespace: dict[str, Any], manifest: dict[str, Any]) -> None:
-    """Bring back the modules and imported names the snapshot's namespace had."""
+    """Bring back the modules and imported names the snapshot's namespace had, bound as
+    they were (``np`` is numpy again if it has been rebound since)."""
     for alias, module in manifest.get("modules", {}).items():
-        if alias not in namespace:
+        current = namespace.get(alias)
+        if getattr(current, "__name__", None) != module or not isinstance(current, ModuleType):
             with contextlib.suppress(Exception):
                 namespace[alias] = importlib.import_module(module)
     for alias, spec in manifest.get("imports", {}).items():
-        if alias not in namespace:
+        if alias not in namespace or capture_mod.importable_name(namespace[alias]) != spec:
             with contextlib.suppress(Exception):
                 namespace[alias] = capture_mod.resolve_import(spec)
 

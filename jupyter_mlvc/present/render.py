@@ -555,6 +555,13 @@ class RestoreView(View):
             lines.append("Other variables were left as they are; HEAD did not move.")
         for name, reason in r.errors.items():
             lines.append(f"could not restore {name}: {reason}")
+        kept = getattr(r, "kept", {}) or {}
+        if kept:
+            lines.append(
+                f"kept {len(kept)} not in the snapshot (skipped at commit), their values are "
+                "today's, not the snapshot's: "
+                + ", ".join(f"{name} ({reason})" for name, reason in kept.items())
+            )
         return lines
 
     def text(self) -> str:

@@ -156,6 +156,38 @@ def _rebuild_array(buffer, dtype, shape, order, writeable):
     return arr
 
 
+def _rebuild_memoryview(base, offset, nbytes, fmt, shape, readonly):
+    view = memoryview(base).cast("B")[offset : offset + nbytes].cast(fmt, shape)
+    return view.toreadonly() if readonly and not view.readonly else view
+
+
+def _reduce_memoryview(view: memoryview):
+    """A memoryview comes back as a view of the restored object it viewed (pickled with
+    it, so ``view.obj is base`` holds when both are variables), not as bytes."""
+    try:
+        base = view.obj
+    except ValueError:
+        raise Unserializable("released memoryview")
+    if base is None or not view.c_contiguous:
+        raise Unserializable("memoryview that is not a contiguous view of an object")
+    try:
+        import numpy as np
+
+        whole = memoryview(base).cast("B")
+        start = np.frombuffer(whole, dtype=np.uint8).__array_interface__["data"][0]
+        here = np.frombuffer(view.cast("B"), dtype=np.uint8).__array_interface__["data"][0]
+    except (TypeError, ValueError, BufferError) as exc:
+        raise Unserializable(f"memoryview of {type(base).__name__}: {exc}")
+    offset = here - start
+    if not 0 <= offset <= whole.nbytes - view.nbytes:
+        raise Unserializable(f"memoryview outside its {type(base).__name__}")
+    shape = view.shape if view.ndim else ()
+    return (
+        _rebuild_memoryview,
+        (base, offset, view.nbytes, view.format, shape, view.readonly),
+    )
+
+
 def _rebuild_view(root, offset, shape, strides, dtype, writeable):
     import numpy as np
 
@@ -232,6 +264,8 @@ class Pickler(cloudpickle.Pickler):
                 if reduced is not None:
                     return reduced
             return self._reduce_array(obj)
+        if t is memoryview:
+            return _reduce_memoryview(obj)
         for applies, reduce in _REDUCERS:
             if applies(t):
                 reduced = reduce(self, obj)

@@ -40,7 +40,10 @@ export function restoreNotice(result: IRestoreResult): INotice {
     lists: nonEmpty([
       { label: 'restored', items: result.restored },
       { label: 'removed', items: result.removed },
-      { label: 'not in the snapshot', items: withReasons(result.skipped) },
+      {
+        label: "kept with today's values (not saved in the snapshot)",
+        items: withReasons(result.kept ?? {})
+      },
       { label: 'could not restore', items: failed }
     ])
   };

@@ -48,6 +48,11 @@ export interface IRestoreResult {
   skipped: { [name: string]: string };
   /** Names that could not be restored, with the reason. */
   errors: { [name: string]: string };
+  /**
+   * Names the snapshot skipped at commit that the kernel still holds, with the
+   * reason: their values are today's, not the snapshot's.
+   */
+  kept: { [name: string]: string };
   rng: string[];
   seconds: number;
   summary: string;
