@@ -79,6 +79,17 @@ def execute(client, code: str) -> tuple[str, str | None]:
     return "".join(out), (error[0] if error else None)
 
 
+def wait_for_start(start: threading.Barrier, futures: list) -> None:
+    """Wait with the kernels until all are ready. A kernel that failed before the start
+    is reported with its own error, not as a broken barrier."""
+    try:
+        start.wait(timeout=300)
+    except threading.BrokenBarrierError:
+        for future in futures:
+            future.result()
+        raise
+
+
 def run_kernel(run: KernelRun, cwd: Path, commits: int, start: threading.Barrier) -> None:
     env = {**os.environ, "JPY_SESSION_NAME": str(run.notebook)}
     km = KernelManager(kernel_name="python3")
@@ -87,10 +98,15 @@ def run_kernel(run: KernelRun, cwd: Path, commits: int, start: threading.Barrier
     client = km.client()
     client.start_channels()
     try:
-        client.wait_for_ready(timeout=120)
-        text, error = execute(client, SETUP.format(seed=run.k))
-        if error:
-            run.failures.append(f"setup: {error} {text}")
+        try:
+            client.wait_for_ready(timeout=120)
+            text, error = execute(client, SETUP.format(seed=run.k))
+            if error:
+                run.failures.append(f"setup: {error} {text}")
+        except BaseException:
+            # The others stop waiting for this kernel at once, and its error is reported.
+            start.abort()
+            raise
         start.wait(timeout=300)
         for i in range(commits):
             began = time.perf_counter()
@@ -161,7 +177,7 @@ def load(tmp_path: Path, commits: int, shared: bool) -> None:
     try:
         with ThreadPoolExecutor(KERNELS) as pool:
             futures = [pool.submit(run_kernel, r, project, commits, start) for r in runs]
-            start.wait(timeout=300)
+            wait_for_start(start, futures)
             began = time.perf_counter()
             listing = threading.Thread(target=lister.run)
             listing.start()
@@ -238,7 +254,7 @@ def test_first_commits_at_once_make_one_store(tmp_path):
     start = threading.Barrier(KERNELS + 1)
     with ThreadPoolExecutor(KERNELS) as pool:
         futures = [pool.submit(run_kernel, r, project, 1, start) for r in runs]
-        start.wait(timeout=300)
+        wait_for_start(start, futures)
         for future in futures:
             future.result()
     failures = [f for r in runs for f in r.failures]
