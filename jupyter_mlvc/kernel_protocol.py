@@ -287,7 +287,7 @@ def reply(make_target: Callable[[], Target], text: str | bytes) -> dict[str, Any
     The target is made only for a valid request, and a failure to make it is a
     reply too.
     """
-    from .server.queries import finite
+    from .present.format import finite
 
     op = None
     try:
@@ -444,8 +444,8 @@ def namespace_diff(
     >>> namespace_diff("project/analysis.ipynb", "HEAD", {"x": 2})  # doctest: +SKIP
     {'a': {'id': ..., 'short_id': ...}, 'b': {'current': True}, 'variables': {...}, ...}
     """
+    from .present.format import finite
     from .repo import Repo
-    from .server.queries import finite
 
     path = Path(notebook).expanduser().resolve()
     patterns = list(exclude)

@@ -84,3 +84,14 @@ def one_line(text: Any, width: int = 60) -> str:
     if len(line) > width or len(s) > 1:
         line = line[: width - 1].rstrip() + "…"
     return line
+
+
+def finite(data: Any) -> Any:
+    """``data`` with NaN and infinities as None: browsers' JSON.parse refuses them."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite(v) for v in data]
+    return data

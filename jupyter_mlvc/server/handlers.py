@@ -34,6 +34,7 @@ from ..errors import (
     Untrusted,
     WriteFailed,
 )
+from ..present.format import finite
 from . import queries
 from .notebook_body import parse_notebook
 from .paths import BadPath, OutsideRoot, confine, quote_path
@@ -156,7 +157,7 @@ class MlvcHandler(APIHandler):
             body = json.dumps(data, allow_nan=False)
         except ValueError:
             # A metric of NaN, say: valid Python, invalid JSON for a browser.
-            body = json.dumps(queries.finite(data))
+            body = json.dumps(finite(data))
         self.finish(body)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -252,14 +251,3 @@ def current_notebook_diff(notebook: Path, a: str, content: Any) -> dict[str, Any
             "notebook": notebook_diff(stored, current),
             "nbdime": _nbdime_part(stored, current, snap.trusted),
         }
-
-
-def finite(data: Any) -> Any:
-    """``data`` with NaN and infinities as None: browsers' JSON.parse refuses them."""
-    if isinstance(data, float):
-        return data if math.isfinite(data) else None
-    if isinstance(data, dict):
-        return {k: finite(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [finite(v) for v in data]
-    return data
