@@ -259,6 +259,9 @@ class MlvcMagics(Magics):
                 sort=args.sort,
             )
             display(LogView(frame, show_notebook=args.all, title=f"on remote {args.remote}"))
+            # Entries the remote holds that do not validate are named, never just left out.
+            for why in frame.attrs.get("rejected", {}).values():
+                print(f"skipped {one_line(why, 300)}", file=sys.stderr)
             return
         frame = repo.log(
             path_key(nb_path),
