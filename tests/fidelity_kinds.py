@@ -46,6 +46,15 @@ kind(
     ["buf", "mv"],
 )
 kind(
+    "view of an object array (a row of plt.subplots' axes)",
+    "import numpy as np\nobjs = np.empty(4, dtype=object)\nobjs[:] = ['a', 'b', 'c', 'd']\nhalf = objs[2:]",
+    "half = None",
+    "assert np.shares_memory(objs, half) and list(half) == ['c', 'd']\n"
+    "half[0] = 'z'\nassert objs[2] == 'z'",
+    ["objs", "half"],
+    requires=["numpy"],
+)
+kind(
     "names imported after the snapshot",
     "import json\nfrom collections import OrderedDict\nx = 1",
     "import textwrap\nfrom collections import Counter\nimport collections as json",

@@ -188,6 +188,16 @@ def _reduce_memoryview(view: memoryview):
     )
 
 
+def _rebuild_object_view(root, start, shape, strides, writeable):
+    from numpy.lib.stride_tricks import as_strided
+
+    # Object arrays cannot be built on a raw buffer; as_strided views the root itself.
+    view = as_strided(root.reshape(-1)[start:], shape=shape, strides=strides)
+    if not writeable:
+        view.flags.writeable = False
+    return view
+
+
 def _rebuild_view(root, offset, shape, strides, dtype, writeable):
     import numpy as np
 
@@ -258,6 +268,12 @@ class Pickler(cloudpickle.Pickler):
                 # numpy's own pickle drops the byte order of datetime dtypes.
                 return (_rebuild_astype, (obj.astype(obj.dtype.newbyteorder("=")), obj.dtype.str))
             if obj.dtype.hasobject:
+                # numpy pickles a view of an object array as a copy: keep it a view
+                # (``fig, axs = plt.subplots(2, 2); row = axs[0]``).
+                if isinstance(obj.base, self._array_type):
+                    reduced = self._reduce_object_view(obj)
+                    if reduced is not None:
+                        return reduced
                 return NotImplemented
             if isinstance(obj.base, self._array_type):
                 reduced = self._reduce_view(obj)
@@ -310,6 +326,21 @@ class Pickler(cloudpickle.Pickler):
         return (
             _rebuild_view,
             (root, offset, arr.shape, arr.strides, arr.dtype, bool(arr.flags.writeable)),
+        )
+
+    def _reduce_object_view(self, arr):
+        ndarray: Any = self._array_type
+        root = arr
+        while isinstance(root.base, ndarray):
+            root = root.base
+        if root is arr or root.dtype != arr.dtype or not root.flags.c_contiguous:
+            return None
+        offset = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+        if offset < 0 or offset > root.nbytes or offset % root.itemsize:
+            return None
+        return (
+            _rebuild_object_view,
+            (root, offset // root.itemsize, arr.shape, arr.strides, bool(arr.flags.writeable)),
         )
 
     def _dynamic_function_reduce(self, func):
