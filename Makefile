@@ -21,9 +21,17 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[test,torch]"
 	touch $@
 
+# MLflow's tracking server for the export tests, in a venv of its own: the full mlflow
+# package brings pyarrow, which would change pandas' string columns in the test venv.
+MLFLOW_VENV ?= .venv-mlflow
+$(MLFLOW_VENV)/.installed:
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/python -m pip install --quiet "mlflow>=3"
+	touch $@
+
 setup: $(VENV)/.installed
 
-setup-test: $(VENV)/.installed-test
+setup-test: $(VENV)/.installed-test $(MLFLOW_VENV)/.installed
 
 lab: setup
 	$(BIN)/jupyter lab demo.ipynb --port $(PORT) $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
@@ -36,11 +44,11 @@ browser:
 	fi
 
 test: setup-test browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	MLVC_MLFLOW_SERVER=$(CURDIR)/$(MLFLOW_VENV)/bin/mlflow $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The long campaigns too (crash trials, fuzzing).
 test-all: setup-test browser
-	$(BIN)/python -m pytest --run-slow $(PYTEST_ARGS)
+	MLVC_MLFLOW_SERVER=$(CURDIR)/$(MLFLOW_VENV)/bin/mlflow $(BIN)/python -m pytest --run-slow $(PYTEST_ARGS)
 
 # Side by side with dill, pickle and Kishu in real kernels (see benchmarks/README.md).
 bench: setup-test
@@ -52,4 +60,4 @@ lint: setup-test
 	$(BIN)/ruff format --check jupyter_mlvc tests benchmarks
 
 clean:
-	rm -rf $(VENV) jupyter_mlvc/labextension labextension/lib labextension/node_modules
+	rm -rf $(VENV) $(MLFLOW_VENV) jupyter_mlvc/labextension labextension/lib labextension/node_modules

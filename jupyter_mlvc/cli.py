@@ -15,7 +15,9 @@ snapshots that someone else may have made.
     mlvc branches | tags | fsck | gc [--dry-run] | trust [REF] | init
     mlvc remote [list] | remote add NAME URL [--endpoint-url URL] [--profile P] | remote remove NAME
     mlvc push [REMOTE] [REF...] [--all] | pull [REMOTE] [REF...] [--all]
-    mlvc log --remote NAME | trust --key FILE [--name NAME]
+    mlvc log --remote NAME | trust --key FILE_OR_LINE [--name NAME] | trust --revoke-key FP
+    mlvc key [show|list] | push --tags | remote gc NAME [--dry-run] | remote fsck NAME
+    mlvc mlflow REF [--experiment E] [--register NAME] [--tracking-uri URI]
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ from typing import Any
 
 from .commands import CLI, Parser
 from .commands import build_parser as build_face_parser
-from .errors import MlvcError
+from .errors import BadInput, MlvcError
 from .present.format import format_bytes
+from .present.merging import BisectView, graph_view
 from .present.render import DiffView, LogView
 from .repo import Repo
 
@@ -81,6 +84,15 @@ def _clean(value: Any) -> Any:
 
 def cmd_log(args: argparse.Namespace) -> None:
     repo = _open(args)
+    if args.graph:
+        if args.remote or args.sort or args.all:
+            raise BadInput("--graph draws one notebook's history: leave out --remote, --sort and --all")
+        view = graph_view(repo, None, args.n, not args.no_auto)
+        data = [
+            {"id": s.id, "parents": s.parents, "message": s.message} for s in view.snapshots
+        ]
+        _emit(args, data, view.text())
+        return
     if args.remote:
         df = repo.remote_log(
             args.remote,
@@ -116,6 +128,14 @@ def cmd_log(args: argparse.Namespace) -> None:
         )
     )
     _say(LogView(safe, show_notebook="notebook" in df.columns).text())
+
+
+def cmd_bisect(args: argparse.Namespace) -> None:
+    repo = _open(args)
+    if (args.test is None) == (args.metric is None):
+        raise BadInput('bisect needs one test: --test "EXPR" or --metric "acc >= 0.9"')
+    result = repo.bisect(args.good, args.bad, args.test, metric=args.metric)
+    _emit(args, result.to_dict(), BisectView(result).text())
 
 
 def cmd_show(args: argparse.Namespace) -> None:
@@ -247,6 +267,12 @@ def cmd_gc(args: argparse.Namespace) -> None:
 
 def cmd_trust(args: argparse.Namespace) -> None:
     repo = _open(args)
+    if args.revoke_key:
+        if args.ref or args.key:
+            raise MlvcError("trust --revoke-key FINGERPRINT takes no REF and no --key")
+        revoked = repo.revoke_key(args.revoke_key)
+        _emit(args, revoked.to_dict(), revoked.summary_line())
+        return
     if args.key:
         if args.ref:
             raise MlvcError("trust takes a REF or --key FILE, not both")
@@ -257,8 +283,47 @@ def cmd_trust(args: argparse.Namespace) -> None:
     _emit(args, ids, f"trusted {len(ids)} snapshot{'s' if len(ids) != 1 else ''}")
 
 
-def cmd_remote(args: argparse.Namespace) -> None:
+def cmd_key(args: argparse.Namespace) -> None:
+    from .ops.trust_keys import key_info
+
+    # The key is the user's, not the store's: no store is needed.
+    info = key_info()
+    _emit(args, info.to_dict(), info.listing() if args.action == "list" else info.summary_line())
+
+
+def _remote_upkeep(args: argparse.Namespace, repo: Repo) -> int:
+    """``remote gc NAME`` and ``remote fsck NAME``; fsck exits 1 when it finds a problem."""
+    from .progress import Progress
+
+    if args.url:
+        raise MlvcError(f"usage: mlvc remote {args.action} NAME")
+    label = "Cleaning" if args.action == "gc" else "Checking"
+    with Progress(label, after=1.0 if sys.stderr.isatty() else 1e9) as progress:
+        if args.action == "gc":
+            result = repo.remote_gc(
+                args.name, dry_run=args.dry_run, grace_seconds=args.grace, progress=progress.update
+            )
+        else:
+            result = repo.remote_fsck(args.name, download=args.download, progress=progress.update)
+    _emit(args, result.to_dict(), result.summary_line())
+    return 1 if args.action == "fsck" and not result.ok else 0
+
+
+def cmd_mlflow(args: argparse.Namespace) -> None:
     repo = _open(args)
+    run = repo.to_mlflow(
+        args.ref,
+        tracking_uri=args.tracking_uri,
+        experiment=args.experiment,
+        register=args.register,
+    )
+    _emit(args, run.to_dict(), run.summary_line())
+
+
+def cmd_remote(args: argparse.Namespace) -> int | None:
+    repo = _open(args)
+    if args.action in ("gc", "fsck"):
+        return _remote_upkeep(args, repo)
     if args.action == "add":
         if not args.name or not args.url:
             raise MlvcError("usage: mlvc remote add NAME URL [--endpoint-url URL] [--profile P]")
@@ -319,6 +384,7 @@ def _transfer(args: argparse.Namespace, verb: str) -> None:
             notebook_path=args.notebook,
             progress=progress.update,
             workers=args.jobs,
+            **({"tags": args.tags} if verb == "push" else {}),
         )
     _emit(args, report.to_dict(), report.summary_line())
 
@@ -340,6 +406,7 @@ def cmd_init(args: argparse.Namespace) -> None:
 HANDLERS: dict[str, Callable[[argparse.Namespace], int | None]] = {
     "log": cmd_log,
     "show": cmd_show,
+    "bisect": cmd_bisect,
     "diff": cmd_diff,
     "export": cmd_export,
     "branches": cmd_branches,
@@ -347,6 +414,8 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int | None]] = {
     "fsck": cmd_fsck,
     "gc": cmd_gc,
     "trust": cmd_trust,
+    "key": cmd_key,
+    "mlflow": cmd_mlflow,
     "remote": cmd_remote,
     "push": cmd_push,
     "pull": cmd_pull,

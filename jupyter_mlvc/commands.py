@@ -77,7 +77,7 @@ REF_OR_HEAD = arg(
 )
 
 
-def _transfer(verb: str, text: str) -> Command:
+def _transfer(verb: str, text: str, *extra: Arg) -> Command:
     return Command(
         verb,
         f"{text} snapshots the other side lacks (default: the current branch)",
@@ -92,6 +92,7 @@ def _transfer(verb: str, text: str) -> Command:
             ),
             arg("--all", action="store_true", help="every snapshot"),
             cli_only("-j --jobs", type=int, default=8, help="transfers at once (default 8)"),
+            *extra,
         ),
     )
 
@@ -145,6 +146,11 @@ COMMANDS: tuple[Command, ...] = (
                 help="show the snapshots side by side (metrics, variables that differ)",
             ),
             arg("--remote", metavar="NAME", help="list what the remote NAME holds"),
+            arg(
+                "--graph",
+                action="store_true",
+                help="draw the history as a graph: branches, forks and merges",
+            ),
         ),
     ),
     Command(
@@ -236,6 +242,54 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("branches", "list branches", args=(STORE, JSON, NOTEBOOK), faces=frozenset({CLI})),
     Command(
+        "merge",
+        "bring another branch's variables and notebook into the current state",
+        "Merge BRANCH (or any snapshot) into the current state, variable by variable "
+        "against the snapshot both come from: a variable changed on one side only takes "
+        "that side's value; changed on both sides differently it is a conflict, and "
+        "nothing changes until each conflict is given a side. The notebook is merged by "
+        "nbdime, conflicting cells marked. The current state is committed first if it "
+        "differs from HEAD; the merge is a snapshot with two parents.",
+        (
+            arg("ref", metavar="BRANCH", help="branch, tag or snapshot to merge in"),
+            arg("--ours", action="store_true", help="every conflict keeps the current value"),
+            arg("--theirs", action="store_true", help="every conflict takes BRANCH's value"),
+            arg(
+                "--take",
+                action="extend",
+                nargs="+",
+                default=[],
+                metavar="NAME=SIDE",
+                help="decide one conflict: --take model=theirs X=ours",
+            ),
+            arg("-m", "--message", default=None, help="the merge snapshot's message"),
+            arg(
+                "--preview",
+                action="store_true",
+                help="only say what would come from where, and the conflicts",
+            ),
+        ),
+        faces=frozenset({MAGIC}),
+    ),
+    Command(
+        "bisect",
+        "find the first snapshot where a test fails",
+        "Between GOOD and BAD (along the first parents), the first snapshot where the "
+        "test fails, by binary search. --metric decides from the recorded metrics, "
+        "loading nothing; --test evaluates a Python expression on the variables it names, "
+        "loaded from each snapshot visited into a scratch namespace (the kernel's "
+        "variables are not touched).",
+        (
+            STORE,
+            JSON,
+            NOTEBOOK,
+            arg("good", help="a snapshot where the result was right"),
+            arg("bad", nargs="?", default="HEAD", help="one where it is wrong (default HEAD)"),
+            arg("--test", metavar="EXPR", help="e.g. \"model.score(X_test, y_test) >= 0.9\""),
+            arg("--metric", metavar="COND", help="e.g. \"acc >= 0.9\""),
+        ),
+    ),
+    Command(
         "tag",
         "name a snapshot",
         "Name a snapshot (default HEAD).",
@@ -258,11 +312,25 @@ COMMANDS: tuple[Command, ...] = (
             arg("ref", nargs="?", default=None, help="the snapshot (default: all)"),
             arg(
                 "--key",
-                metavar="FILE",
-                help="trust every snapshot signed with this teammate's key file, now and when pulled",
+                metavar="FILE_OR_LINE",
+                help="trust every snapshot signed with this teammate's public key (the line "
+                "`key show` prints, or a file holding it), now and when pulled",
             ),
-            arg("--name", help="a name for the key (default: its id)"),
+            arg("--name", help="a name for the key (default: the name its line carries)"),
+            arg(
+                "--revoke-key",
+                metavar="FINGERPRINT",
+                help="stop trusting a teammate's key (its fingerprint or name): what it signed "
+                "is untrusted again, unless trusted one by one",
+            ),
         ),
+    ),
+    Command(
+        "key",
+        "your public key, and the keys you trust",
+        "show: your public key's fingerprint and the one line to give teammates (they run "
+        "trust --key LINE). list: the teammates' keys you trust, with their fingerprints.",
+        (STORE, JSON, arg("action", nargs="?", choices=["show", "list"], default="show")),
     ),
     Command(
         "browse",
@@ -290,11 +358,29 @@ COMMANDS: tuple[Command, ...] = (
         (
             STORE,
             JSON,
-            arg("action", nargs="?", choices=["list", "add", "remove"], default="list"),
+            arg(
+                "action",
+                nargs="?",
+                choices=["list", "add", "remove", "gc", "fsck"],
+                default="list",
+                help="gc: remove the objects no pushed snapshot names; fsck: check the remote",
+            ),
             arg("name", nargs="?"),
             arg("url", nargs="?", help="s3://bucket/prefix, gs://..., az://..., or a folder"),
             arg("--endpoint-url", help="S3-compatible server, e.g. http://minio:9000"),
             arg("--profile", help="AWS profile to use"),
+            arg("--dry-run", action="store_true", help="gc: only say what would be removed"),
+            arg(
+                "--grace",
+                type=float,
+                default=3600.0,
+                help="gc: spare objects younger than this (seconds; default 3600)",
+            ),
+            arg(
+                "--download",
+                action="store_true",
+                help="fsck: also read every object and check its hash",
+            ),
             cli_only(
                 "-o --option",
                 action="append",
@@ -304,8 +390,32 @@ COMMANDS: tuple[Command, ...] = (
             ),
         ),
     ),
-    _transfer("push", "upload"),
+    _transfer(
+        "push",
+        "upload",
+        arg("--tags", action="store_true", help="also every tag, and the snapshot it names"),
+    ),
     _transfer("pull", "download"),
+    Command(
+        "mlflow",
+        "export a snapshot to MLflow as a run",
+        "One snapshot becomes one MLflow run: metrics, scalar variables and model "
+        "hyperparameters as params, the notebook as an artifact, each model logged with its "
+        "flavor (scikit-learn, PyTorch), optionally registered. A snapshot exported before "
+        "is not exported again. Needs pip install 'jupyter_mlvc[mlflow]'.",
+        (
+            STORE,
+            JSON,
+            NOTEBOOK,
+            REF_OR_HEAD,
+            arg("--experiment", help="the experiment (default: MLflow's default)"),
+            arg("--register", metavar="NAME", help="register the model under NAME"),
+            arg(
+                "--tracking-uri",
+                help="the tracking server (default: MLFLOW_TRACKING_URI or MLflow's default)",
+            ),
+        ),
+    ),
     Command(
         "export",
         "write a variable (a model) to a file",

@@ -97,3 +97,14 @@ class RemoteFailed(MlvcError):
 
     What was transferred before the failure stays: running the command again resumes.
     """
+
+
+class MergeConflict(MlvcError):
+    """A merge left variables changed differently on both sides undecided; nothing changed.
+
+    ``result`` is the merge's plan (a ``MergeResult``), its ``conflicts`` each named.
+    """
+
+    def __init__(self, message: str, result: object):
+        super().__init__(message)
+        self.result = result

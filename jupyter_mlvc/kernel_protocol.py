@@ -41,7 +41,9 @@ from .state.capture import is_variable_name
 #: The mime type of the display that carries a reply.
 MIME = "application/vnd.jupyter-mlvc.reply+json"
 
-OPS = ("commit", "restore", "diff")
+OPS = ("commit", "restore", "diff", "merge")
+SIDES = ("ours", "theirs")
+SKIPPED = ("keep", "remove")
 
 MAX_REQUEST_CHARS = 4_000_000
 MAX_NAMES = 100_000
@@ -72,10 +74,12 @@ class Commit:
 
 @dataclass(frozen=True)
 class Restore:
-    """Restore a snapshot's variables: all of them (``names`` None), or only ``names``."""
+    """Restore a snapshot's variables: all of them (``names`` None), or only ``names``.
+    ``skipped``: keep (default) or remove the variables the snapshot skipped at commit."""
 
     ref: str
     names: tuple[str, ...] | None
+    skipped: str = "keep"
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,18 @@ class Diff:
     ref: str
 
 
-Request = Commit | Restore | Diff
+@dataclass(frozen=True)
+class Merge:
+    """Merge a snapshot or branch into the kernel's state (``preview``: only say how)."""
+
+    ref: str
+    preview: bool = False
+    strategy: str | None = None
+    resolve: tuple[tuple[str, str], ...] = ()
+    message: str | None = None
+
+
+Request = Commit | Restore | Diff | Merge
 
 
 class Target(Protocol):
@@ -93,9 +108,11 @@ class Target(Protocol):
 
     def commit(self, message: str, metrics: dict[str, float]) -> Any: ...
 
-    def restore(self, ref: str, names: list[str] | None) -> Any: ...
+    def restore(self, ref: str, names: list[str] | None, skipped: str = "keep") -> Any: ...
 
     def diff(self, ref: str) -> dict[str, Any]: ...
+
+    def merge(self, request: Merge) -> Any: ...
 
 
 # -- requests ------------------------------------------------------------------------------
@@ -128,9 +145,29 @@ def validate(data: Any) -> Request:
             metrics=_metrics(data.get("metrics")),
         )
     if op == "restore":
-        _fields(data, required=("op", "ref"), optional=("names",))
+        _fields(data, required=("op", "ref"), optional=("names", "skipped"))
         names = data.get("names")
-        return Restore(ref=_ref(data["ref"]), names=None if names is None else tuple(_names(names)))
+        return Restore(
+            ref=_ref(data["ref"]),
+            names=None if names is None else tuple(_names(names)),
+            skipped=_choice(data.get("skipped", "keep"), "skipped", SKIPPED),
+        )
+    if op == "merge":
+        _fields(
+            data, required=("op", "ref"), optional=("preview", "strategy", "resolve", "message")
+        )
+        preview = data.get("preview", False)
+        if not isinstance(preview, bool):
+            raise BadRequest(f"preview must be true or false, not {_json_type(preview)}")
+        strategy = data.get("strategy")
+        message = data.get("message")
+        return Merge(
+            ref=_ref(data["ref"]),
+            preview=preview,
+            strategy=None if strategy is None else _choice(strategy, "strategy", SIDES),
+            resolve=_resolve(data.get("resolve")),
+            message=None if message is None else _text(message, "message", MAX_MESSAGE_CHARS),
+        )
     _fields(data, required=("op", "ref"))
     return Diff(ref=_ref(data["ref"]))
 
@@ -195,6 +232,28 @@ def _names(value: Any) -> list[str]:
     return list(value)
 
 
+def _choice(value: Any, what: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise BadRequest(f"{what} must be one of {', '.join(choices)}, not {_shown(value)}")
+    return value
+
+
+def _resolve(value: Any) -> tuple[tuple[str, str], ...]:
+    """A merge's choices: variable names to "ours" or "theirs"."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise BadRequest(f"resolve must be an object of variable names, not {_json_type(value)}")
+    if len(value) > MAX_NAMES:
+        raise BadRequest(f"resolve names at most {MAX_NAMES:,} variables")
+    for name, side in value.items():
+        _text(name, "a variable name", MAX_NAME_CHARS)
+        if not is_variable_name(name):
+            raise BadRequest(f"{_shown(name)} is not a variable name (a Python identifier)")
+        _choice(side, f"resolve of {name}", SIDES)
+    return tuple(sorted(value.items()))
+
+
 def _metrics(value: Any) -> dict[str, float]:
     if value is None:
         return {}
@@ -238,12 +297,15 @@ def run(target: Target, request: Request | Mapping[str, Any]) -> Any:
     ``Commit`` gives the new ``Snapshot``, ``Restore`` a ``RestoreReport``, ``Diff``
     the diff as JSON data. Raises ``MlvcError`` (``BadRequest`` for a bad request).
     """
-    if not isinstance(request, (Commit, Restore, Diff)):
+    if not isinstance(request, (Commit, Restore, Diff, Merge)):
         request = validate(dict(request))
     if isinstance(request, Commit):
         return target.commit(request.message, request.metrics)
     if isinstance(request, Restore):
-        return target.restore(request.ref, None if request.names is None else list(request.names))
+        names = None if request.names is None else list(request.names)
+        return target.restore(request.ref, names, request.skipped)
+    if isinstance(request, Merge):
+        return target.merge(request)
     return target.diff(request.ref)
 
 
@@ -270,6 +332,15 @@ def result_data(request: Request, result: Any, seconds: float = 0.0) -> dict[str
             "seconds": result.seconds,
             "summary": result.summary_line(),
         }
+    if isinstance(request, Merge):
+        data = result.to_dict()
+        for side in ("ours", "theirs", "base"):
+            snap = result.sides.get(side)
+            data[side] = None if snap is None else snapshot_record(snap)
+        for field_ in ("snapshot", "saved"):
+            snap = getattr(result, field_)
+            data[field_] = None if snap is None else snapshot_record(snap)
+        return data
     return dict(result)
 
 
@@ -331,7 +402,7 @@ def handle(shell: Any, request_json: str) -> None:
 
 
 def _op(request: Request) -> str:
-    return {Commit: "commit", Restore: "restore", Diff: "diff"}[type(request)]
+    return {Commit: "commit", Restore: "restore", Diff: "diff", Merge: "merge"}[type(request)]
 
 
 def _error(op: str | None, kind: str, exc: Any) -> dict[str, Any]:
@@ -358,8 +429,17 @@ class ShellTarget:
     def commit(self, message: str, metrics: dict[str, float]) -> Any:
         return self.session.commit_state(message, metrics=metrics)
 
-    def restore(self, ref: str, names: list[str] | None) -> Any:
-        return self.session.restore_state(ref, names)
+    def restore(self, ref: str, names: list[str] | None, skipped: str = "keep") -> Any:
+        return self.session.restore_state(ref, names, skipped=skipped)
+
+    def merge(self, request: Merge) -> Any:
+        return self.session.merge_state(
+            request.ref,
+            strategy=request.strategy,
+            resolve=dict(request.resolve),
+            message=request.message,
+            preview=request.preview,
+        )
 
     def diff(self, ref: str) -> dict[str, Any]:
         notebook = self.session.notebook_path()
@@ -407,7 +487,22 @@ class RepoTarget:
             notebook_source=source,
         )
 
-    def restore(self, ref: str, names: list[str] | None) -> Any:
+    def merge(self, request: Merge) -> Any:
+        notebook, source = self.notebook()
+        return self.repo.merge(
+            request.ref,
+            self.namespace,
+            strategy=request.strategy,
+            resolve=dict(request.resolve),
+            message=request.message,
+            notebook=notebook,
+            notebook_source=source,
+            notebook_path=self.notebook_path,
+            exclude=self.exclude(),
+            preview=request.preview,
+        )
+
+    def restore(self, ref: str, names: list[str] | None, skipped: str = "keep") -> Any:
         notebook, source = self.notebook() if self.save else (None, None)
         return self.repo.restore(
             ref,
@@ -418,6 +513,7 @@ class RepoTarget:
             notebook_source=source,
             notebook_path=self.notebook_path,
             exclude=self.exclude(),
+            skipped=skipped,
         )
 
     def diff(self, ref: str) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any
 from .config import MLVC
 from .errors import NoStore, StoreExists
 from .notebook_locator import from_hints, from_server
+from .ops.commit import rejoin_lines
 from .progress import Progress
 
 #: How long a commit waits for the editor's content to catch up with the running cell.
@@ -244,6 +245,36 @@ class KernelSession:
         finally:
             self.close_opened()
 
+    def merge_state(
+        self,
+        ref: str,
+        *,
+        strategy: str | None = None,
+        resolve: dict[str, str] | None = None,
+        message: str | None = None,
+        preview: bool = False,
+    ) -> Any:
+        """Merge ``ref`` into the kernel's state (``%mlvc merge``, the sidebar's merge):
+        the ``MergeResult``. The editor's notebook is "ours" for the notebook merge."""
+        try:
+            repo = self.repo(required=True)
+            nb_path = self.notebook_path()
+            notebook, source = self.notebook_content(nb_path)
+            return repo.merge(
+                ref,
+                self.shell.user_ns,
+                strategy=strategy,
+                resolve=resolve,
+                message=message,
+                notebook=notebook,
+                notebook_source=source,
+                notebook_path=path_key(nb_path),
+                exclude=self.exclude(),
+                preview=preview,
+            )
+        finally:
+            self.close_opened()
+
     def auto_commit(self, raw: str) -> None:
         """The automatic snapshot after the cell ``raw``, if it changed anything."""
         from .state.cellnames import touched_names
@@ -346,37 +377,13 @@ def read_saved_notebook(path: Path) -> dict[str, Any] | None:
     ):
         return None
     if data.get("nbformat", 0) >= 4:
-        return _rejoin_lines(data)
+        return rejoin_lines(data)
     try:
         import nbformat
 
         return nbformat.reads(json.dumps(data), as_version=4)
     except Exception:
         return None
-
-
-def _rejoin_lines(nb: dict[str, Any]) -> dict[str, Any]:
-    """Join the line lists of a saved notebook into strings, as nbformat's reader does,
-    so a saved notebook and the editor's content store the same shape."""
-
-    def joined(value: Any) -> Any:
-        return (
-            "".join(value)
-            if isinstance(value, list) and all(isinstance(v, str) for v in value)
-            else value
-        )
-
-    for cell in nb.get("cells", []):
-        cell["source"] = joined(cell.get("source", ""))
-        for out in cell.get("outputs", []):
-            if "text" in out:
-                out["text"] = joined(out["text"])
-            data = out.get("data")
-            if isinstance(data, dict):
-                for mime, value in data.items():
-                    if not mime.endswith("json"):
-                        data[mime] = joined(value)
-    return nb
 
 
 def _has_cell(notebook: dict[str, Any], source: str) -> bool:

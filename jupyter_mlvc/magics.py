@@ -34,6 +34,7 @@ from .commands import build_parser as build_face_parser
 from .errors import MlvcError
 from .kernel_session import end_session, path_key, session_for, without_names
 from .magic_line import LineError, one_line, split_line
+from .present.merging import BisectView, MergeView, graph_view
 from .present.render import (
     CompareView,
     DiffView,
@@ -123,6 +124,20 @@ def parse_metrics(items: list[str]) -> dict[str, float]:
         except ValueError:
             raise UsageError(f"The metric {match['name']!r} is not a number: {match['value']!r}.")
     return metrics
+
+
+def parse_sides(items: list[str]) -> dict[str, str]:
+    """``["model=theirs", "X=ours"]`` -> ``{"model": "theirs", "X": "ours"}``."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, side = item.partition("=")
+        if not sep or side not in ("ours", "theirs") or not name.isidentifier():
+            raise UsageError(
+                f"--take takes NAME=ours or NAME=theirs, not {one_line(item)!r}. "
+                "Usage: %mlvc merge BRANCH --take model=theirs"
+            )
+        out[name] = side
+    return out
 
 
 def metrics_from(namespace: Mapping[str, Any], name: str) -> dict[str, float]:
@@ -263,6 +278,17 @@ class MlvcMagics(Magics):
             for why in frame.attrs.get("rejected", {}).values():
                 print(f"skipped {one_line(why, 300)}", file=sys.stderr)
             return
+        if args.graph:
+            if args.compare or args.sort or args.all:
+                raise UsageError(
+                    "--graph draws this notebook's history: leave out --compare, --sort and --all."
+                )
+            display(
+                graph_view(
+                    repo, path_key(nb_path), limit, self.settings.show_auto and not args.no_auto
+                )
+            )
+            return
         frame = repo.log(
             path_key(nb_path),
             all=args.all,
@@ -336,6 +362,33 @@ class MlvcMagics(Magics):
         )
         display(RestoreView(report, seconds=time.monotonic() - start, partial=bool(args.names)))
 
+    def _cmd_merge(self, args: argparse.Namespace) -> None:
+        if args.ours and args.theirs:
+            raise UsageError(
+                "choose one of --ours and --theirs. Usage: %mlvc merge BRANCH [--ours | --theirs]"
+            )
+        resolve = parse_sides(args.take)
+        strategy = "ours" if args.ours else "theirs" if args.theirs else None
+        result = self.session.merge_state(
+            args.ref, strategy=strategy, resolve=resolve, message=args.message, preview=args.preview
+        )
+        display(MergeView(result))
+
+    def _cmd_bisect(self, args: argparse.Namespace) -> None:
+        if (args.test is None) == (args.metric is None):
+            raise UsageError(
+                'bisect needs one test. Usage: %mlvc bisect GOOD [BAD] --test "EXPR" | --metric "acc >= 0.9"'
+            )
+        repo = self.session.repo(required=True)
+        result = repo.bisect(
+            args.good,
+            args.bad,
+            args.test,
+            metric=args.metric,
+            notebook_path=self.session.notebook_key(),
+        )
+        display(BisectView(result))
+
     def _cmd_branch(self, args: argparse.Namespace) -> None:
         repo = self.session.repo(required=True)
         nb = self.session.notebook_key()
@@ -368,6 +421,11 @@ class MlvcMagics(Magics):
 
     def _cmd_trust(self, args: argparse.Namespace) -> None:
         repo = self.session.repo(required=True)
+        if args.revoke_key:
+            if args.ref or args.key:
+                raise UsageError("Usage: %mlvc trust --revoke-key FINGERPRINT (no REF, no --key)")
+            print(repo.revoke_key(args.revoke_key).summary_line())
+            return
         if args.key:
             print(repo.trust_key(args.key, args.name).summary_line())
             return
@@ -378,7 +436,48 @@ class MlvcMagics(Magics):
         trusted = repo.trust(args.ref, self.session.notebook_key())
         print(f"Trusted {trusted[0][:8]}.")
 
+    def _cmd_key(self, args: argparse.Namespace) -> None:
+        from .ops.trust_keys import key_info
+
+        # The key is the user's, not the store's: no store is needed.
+        info = key_info()
+        print(info.listing() if args.action == "list" else info.summary_line())
+
+    def _cmd_mlflow(self, args: argparse.Namespace) -> None:
+        repo = self.session.repo(required=True)
+        with self.session.progress("Exporting to MLflow"):
+            run = repo.to_mlflow(
+                args.ref,
+                tracking_uri=args.tracking_uri,
+                experiment=args.experiment,
+                register=args.register,
+                notebook_path=self.session.notebook_key(),
+            )
+        print(run.summary_line())
+
+    def _remote_upkeep(self, args: argparse.Namespace) -> None:
+        repo = self.session.repo(required=True)
+        if args.url:
+            raise UsageError(f"Usage: %mlvc remote {args.action} NAME")
+        label = "Cleaning" if args.action == "gc" else "Checking"
+        with self.session.progress(label) as progress:
+            if args.action == "gc":
+                result = repo.remote_gc(
+                    args.name,
+                    dry_run=args.dry_run,
+                    grace_seconds=args.grace,
+                    progress=progress.update,
+                )
+            else:
+                result = repo.remote_fsck(
+                    args.name, download=args.download, progress=progress.update
+                )
+        print(result.summary_line())
+
     def _cmd_remote(self, args: argparse.Namespace) -> None:
+        if args.action in ("gc", "fsck"):
+            self._remote_upkeep(args)
+            return
         repo = self.session.repo(create=args.action == "add", required=True)
         if args.action == "add":
             if not args.name or not args.url:
@@ -421,6 +520,7 @@ class MlvcMagics(Magics):
                 refs,
                 all=args.all,
                 notebook_path=self.session.notebook_key(),
+                **({"tags": args.tags} if verb == "push" else {}),
             )
         print(report.summary_line())
 

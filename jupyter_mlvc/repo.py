@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from .branching import Branching
 from .errors import MlvcError, NoStore, Untrusted
 from .maintaining import Maintaining
 from .ops import commit as commit_op
@@ -39,7 +40,7 @@ from .ops.commit import clear_metrics, log_metrics
 from .ops.history import log_frame, sort_log
 from .sharing import Sharing
 from .snapshot import RestoreReport, Snapshot, Status
-from .store import catalog, layout, refs, signing, trust
+from .store import catalog, durability, layout, refs, signing, trust
 from .store.failures import write_errors
 from .store.index import Index
 from .store.manifest import parse_manifest
@@ -65,17 +66,17 @@ def load(ref: str, name: str, path: str | os.PathLike = ".") -> Any:
     return Repo.open(path).load(ref, name)
 
 
-class Repo(Sharing, Maintaining):
+class Repo(Sharing, Maintaining, Branching):
     """A jupyter_mlvc store. See the module docstring."""
 
     def __init__(self, path: Path, notebook_path: str | os.PathLike | None = None):
         self.path = Path(path)
         self.root = self.path.parent
-        # Durability: objects reach the disk before the index names them (survives a
-        # power loss). MLVC_FSYNC=0 trades that for speed; a killed process is safe either way.
-        self.objects = ObjectStore(
-            self.path / "objects", fsync=os.environ.get("MLVC_FSYNC", "1") != "0"
-        )
+        # When a commit's bytes are safe from a power loss (store/durability.py):
+        # "deferred" flushes in the background, "sync" before returning, "off" never.
+        # A killed process is safe in every mode. MLVC_DURABILITY chooses.
+        self.durability = durability.mode_from_env()
+        self.objects = ObjectStore(self.path / "objects", fsync=self.durability != "off")
         self.index = Index(self.path / "index.sqlite")
         self._key: bytes | None = None
         self.recent = _RECENT.setdefault(str(self.path.resolve()), {})

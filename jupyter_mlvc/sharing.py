@@ -1,6 +1,8 @@
-"""``Repo``'s methods for remotes: push and pull snapshots, list what a remote holds,
-trust a teammate's key. Part of ``Repo``'s public API (``Repo`` inherits them); the
-work is done in ``ops.remote``. See docs/remotes.md."""
+"""``Repo``'s methods for sharing: push and pull snapshots and tags, list, clean and
+check what a remote holds, show this user's public key, trust and revoke a teammate's,
+export a snapshot to MLflow. Part of ``Repo``'s public API (``Repo`` inherits them);
+the work is done in ``ops.remote``, ``ops.remote_maintenance``, ``ops.trust_keys`` and
+``ops.mlflow_export``. See docs/remotes.md and docs/teams.md."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 if TYPE_CHECKING:
     from .repo import Repo
 
-Progress = Callable[[int, int], None]
+Progress = Callable[..., None]
 
 
 def _op() -> Any:
@@ -19,6 +21,18 @@ def _op() -> Any:
     from .ops import remote
 
     return remote
+
+
+def _keys() -> Any:
+    from .ops import trust_keys
+
+    return trust_keys
+
+
+def _upkeep() -> Any:
+    from .ops import remote_maintenance
+
+    return remote_maintenance
 
 
 class Sharing:
@@ -67,9 +81,13 @@ class Sharing:
         notebook_path: Any = None,
         progress: Progress | None = None,
         workers: int = 8,
+        tags: bool = False,
     ):
         """Upload snapshots (default: the current branch) and their ancestors that the
-        remote lacks. Incremental, parallel, resumable. Returns a ``TransferReport``."""
+        remote lacks. Incremental, parallel, resumable. With ``tags``, also every tag
+        and the snapshot it names. ``progress(bytes done, bytes total)`` is called as
+        objects go up (with four parameters: also objects done and objects total).
+        Returns a ``TransferReport``."""
         return _op().push(
             cast("Repo", self),
             _op().open_remote(cast("Repo", self), remote),
@@ -78,6 +96,7 @@ class Sharing:
             notebook_path=notebook_path,
             progress=progress,
             workers=workers,
+            tags=tags,
         )
 
     def pull(
@@ -91,8 +110,10 @@ class Sharing:
         workers: int = 8,
     ):
         """Download snapshots from a remote (default: the current branch; everything
-        into an empty store). Pulled snapshots restore only once trusted, unless signed
-        with your key or a trusted key. Returns a ``TransferReport``."""
+        into an empty store), and the remote's tags of the snapshots this store then
+        has (one that differs from a local tag is kept as ``<remote>/<tag>``). Pulled
+        snapshots restore only once trusted, unless signed with your key or a trusted
+        key. Returns a ``TransferReport``."""
         return _op().pull(
             cast("Repo", self),
             _op().open_remote(cast("Repo", self), remote),
@@ -133,7 +154,74 @@ class Sharing:
             all=all,
         )
 
-    def trust_key(self, path: str | os.PathLike, name: str | None = None):
-        """Trust snapshots signed with a teammate's key file (``trust --key FILE``);
-        accepts those already pulled. Returns a ``KeyTrust``."""
-        return _op().trust_key(cast("Repo", self), path, name)
+    def remote_gc(
+        self,
+        remote: str | None = None,
+        *,
+        dry_run: bool = False,
+        grace_seconds: float = 3600.0,
+        progress: Progress | None = None,
+    ):
+        """Remove the objects of a remote that no snapshot pushed there names (left by
+        interrupted pushes) and are older than ``grace_seconds``. Waits for no one: it
+        refuses to start while a push holds a lease. Returns a ``RemoteGc``."""
+        return _upkeep().remote_gc(
+            cast("Repo", self),
+            _op().open_remote(cast("Repo", self), remote),
+            dry_run=dry_run,
+            grace_seconds=grace_seconds,
+            progress=progress,
+        )
+
+    def remote_fsck(
+        self, remote: str | None = None, *, download: bool = False, progress: Progress | None = None
+    ):
+        """Check what a remote holds (entries, tags, manifests, objects present and of a
+        possible size; with ``download``, every object read and hashed). Returns a
+        ``RemoteFsck`` whose ``problems`` lists one line per problem."""
+        return _upkeep().remote_fsck(
+            cast("Repo", self),
+            _op().open_remote(cast("Repo", self), remote),
+            download=download,
+            progress=progress,
+        )
+
+    def public_key(self):
+        """This user's public key: ``KeyInfo(fingerprint, line, trusted)``; the line is what
+        teammates give ``trust --key``."""
+        return _keys().key_info(cast("Repo", self).key)
+
+    def trust_key(self, key: str | os.PathLike, name: str | None = None):
+        """Trust snapshots signed with a teammate's public key: the line ``key show``
+        prints, or a file holding it (a secret key file, as earlier versions shared,
+        is accepted too). Accepts those already here. Returns a ``KeyTrust``."""
+        return _keys().trust_key(cast("Repo", self), key, name)
+
+    def revoke_key(self, fingerprint: str):
+        """Stop trusting a teammate's key (by fingerprint or name): what it signed is no
+        longer trusted, unless trusted one by one. Returns a ``KeyRevocation``."""
+        return _keys().revoke_key(cast("Repo", self), fingerprint)
+
+    def to_mlflow(
+        self,
+        ref: str = "HEAD",
+        *,
+        tracking_uri: str | None = None,
+        experiment: str | None = None,
+        register: str | None = None,
+        notebook_path: Any = None,
+    ):
+        """Export snapshot ``ref`` as one MLflow run (metrics, params, tags, the notebook,
+        each model with its flavor; ``register``: the model registered under that name)
+        and return an ``MlflowRun`` (``run_id``, ...). A snapshot exported before is not
+        exported again. Only trusted snapshots; needs ``jupyter_mlvc[mlflow]``."""
+        from .ops import mlflow_export
+
+        return mlflow_export.to_mlflow(
+            cast("Repo", self),
+            ref,
+            tracking_uri=tracking_uri,
+            experiment=experiment,
+            register=register,
+            notebook_path=notebook_path,
+        )

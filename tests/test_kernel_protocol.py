@@ -65,7 +65,7 @@ def test_valid_requests(data, expected):
     [
         ("not json", "not JSON"),
         ("[1, 2]", "JSON object, not a list"),
-        ("{}", "op must be one of commit, restore, diff, not null"),
+        ("{}", "op must be one of commit, restore, diff, merge, not null"),
         (request(op="eval", code="1"), 'not "eval"'),
         (request(op="restore"), "needs the field ref"),
         (request(op="restore", ref="a", code="print(1)"), 'no field "code"'),

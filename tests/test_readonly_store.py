@@ -21,6 +21,7 @@ import pytest
 from jupyter_mlvc import Repo
 from jupyter_mlvc.errors import DamagedStore, MlvcError, ReadOnlyStore, WriteFailed
 from jupyter_mlvc.server import queries
+from jupyter_mlvc.store import durability
 
 from .test_trust_keys import make_v2_index
 
@@ -53,6 +54,8 @@ def ro_mount(tmp_path):
         )
 
     def freeze() -> None:
+        # The commits' background flushes write the index last: let them end first.
+        assert durability.FLUSHER.wait(60)
         done = _mount(["mount", "-o", "remount,ro", str(mnt)])
         assert done.returncode == 0, done.stderr
         with pytest.raises(OSError):
@@ -204,6 +207,7 @@ def _store_with_open_log(root: Path) -> tuple[Path, str]:
     repo.close()
     repo = Repo.open(root)
     snap = repo.commit({"v": 2}, "in the log only")
+    assert durability.FLUSHER.wait(60)  # its flush writes the index too
     aside = root.parent / f"{root.name}-aside"
     aside.mkdir()
     for f in (root / ".mlvc").glob("index.sqlite*"):

@@ -14,7 +14,7 @@ import pytest
 
 from jupyter_mlvc import Repo
 from jupyter_mlvc.errors import Untrusted
-from jupyter_mlvc.store import signing, trust
+from jupyter_mlvc.store import keys, signing, trust
 from jupyter_mlvc.store.index import MIGRATIONS
 
 
@@ -31,6 +31,11 @@ def users(tmp_path_factory, monkeypatch):
         return signing.load_key()
 
     return use
+
+
+def fingerprint(secret: bytes) -> str:
+    """The key id of the public key of the user whose secret is ``secret``."""
+    return keys.public_key(secret, "").fingerprint
 
 
 def _open(root: Path) -> Repo:
@@ -78,9 +83,9 @@ def test_a_second_users_trust_keeps_the_first_users(tmp_path, users):
     assert a.show(s1.id).trusted and a.show(s2.id).trusted
     assert a.load(s2.id, "x").tolist() == list(range(20))
     rows = a.index.rows("select key_id from signatures where snapshot = ? order by key_id", [s1.id])
-    assert [r["key_id"] for r in rows] == sorted([signing.key_id(alice), signing.key_id(bob)])
+    assert [r["key_id"] for r in rows] == sorted([fingerprint(alice), fingerprint(bob)])
     files = sorted(p.name for p in (tmp_path / ".mlvc" / "signatures").iterdir())
-    assert files == sorted(f"{s}.{signing.key_id(k)}" for s in (s1.id, s2.id) for k in (alice, bob))
+    assert files == sorted(f"{s}.{fingerprint(k)}" for s in (s1.id, s2.id) for k in (alice, bob))
 
 
 def test_trust_is_listed_per_user(tmp_path, users):
@@ -244,7 +249,7 @@ def test_rebuild_trusts_again_exactly_what_each_key_signed(tmp_path, users):
     a.trust(s3.id)
     a.close()
     # A planted file for s2 under Alice's key id: anyone can write a file, not the HMAC.
-    (tmp_path / ".mlvc" / "signatures" / f"{s2.id}.{signing.key_id(alice)}").write_text("a" * 64)
+    (tmp_path / ".mlvc" / "signatures" / f"{s2.id}.{fingerprint(alice)}").write_text("a" * 128)
 
     _lose_index(tmp_path)
     out = _rebuild(tmp_path)
@@ -323,16 +328,16 @@ def test_push_signs_what_the_user_trusts_with_their_key(tmp_path, users):
     b.trust(snap.id)
     b.push("shared")
     entries = sorted(p.name for p in (tmp_path / "remote" / "snapshots").iterdir())
-    assert f"{snap.id}.{signing.key_id(bob)}.json" in entries
+    assert f"{snap.id}.{fingerprint(bob)}.json" in entries
 
 
 def test_planted_signature_files_are_never_followed_or_waited_on(repo, tmp_path):
     snap = repo.commit({"v": 1}, "m")
-    kid = signing.key_id(repo.key)
+    kid = fingerprint(repo.key)
     folder = repo.path / trust.SIGNATURES_DIR
     (folder / f"{snap.id}.{kid}").unlink()
     outside = tmp_path / "outside-signature"
-    outside.write_text(signing.sign(repo.key, snap.id))
+    outside.write_text(keys.sign(repo.key, snap.id))
     (folder / f"{snap.id}.{kid}").symlink_to(outside)
     os.mkfifo(folder / f"{'ab' * 32}.{kid}")
     repo.close()

@@ -24,11 +24,12 @@ from ..snapshot import Snapshot, Status
 from ..state import capture as capture_mod
 from ..state.environment import environment
 from ..state.rng import capture_rng, dumps_rng
-from ..store import catalog, leases, refs, trust
+from ..store import catalog, durability, leases, refs, trust
 from ..store.failures import write_errors
 from ..store.index import dumps
 from ..store.manifest import manifest_objects
 from ..store.objects import CHUNK_SIZE, compresses_well, hash_bytes
+from .recovery import recover_after_crash
 
 if TYPE_CHECKING:
     from ..repo import Repo
@@ -91,7 +92,38 @@ def notebook_bytes(notebook: Any) -> bytes | None:
             raise BadInput(f"the notebook is not valid JSON ({exc})")
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         raise BadInput("the notebook must be nbformat JSON (a dict with a 'cells' list)")
+    notebook = rejoin_lines(json.loads(json.dumps(notebook)))
     return json.dumps(notebook, sort_keys=True, ensure_ascii=False).encode()
+
+
+def rejoin_lines(nb: dict[str, Any]) -> dict[str, Any]:
+    """Join the line lists of a notebook as saved (``"source": ["a\\n", "b"]``) into
+    strings, as nbformat's reader does, so that a saved notebook, the editor's content
+    and what the API is given are stored in the same shape (in place; returned)."""
+
+    def joined(value: Any) -> Any:
+        return (
+            "".join(value)
+            if isinstance(value, list) and all(isinstance(v, str) for v in value)
+            else value
+        )
+
+    for cell in nb.get("cells", []):
+        if not isinstance(cell, dict):
+            continue
+        cell["source"] = joined(cell.get("source", ""))
+        outputs = cell.get("outputs", [])
+        for out in outputs if isinstance(outputs, list) else []:
+            if not isinstance(out, dict):
+                continue
+            if "text" in out:
+                out["text"] = joined(out["text"])
+            data = out.get("data")
+            if isinstance(data, dict):
+                for mime, value in data.items():
+                    if not mime.endswith("json"):
+                        data[mime] = joined(value)
+    return nb
 
 
 # -- the commit ----------------------------------------------------------------------
@@ -156,15 +188,23 @@ def commit_captured(
     notebook_source: str | None = None,
     progress: Progress | None = None,
     rng: bool = True,
+    merged: str | None = None,
 ) -> Snapshot:
-    """Write ``captured`` as a snapshot of notebook ``nb``, in the fixed order."""
+    """Write ``captured`` as a snapshot of notebook ``nb``, in the fixed order. ``merged``
+    names the snapshot a merge brought in: the second parent, after HEAD."""
     started = time.perf_counter()
     created_at = time.time()
     env = environment()
     repo.index.require_writable()
+    recover_after_crash(repo)
+    deferred = repo.durability == "deferred"
     # The lease keeps a concurrent gc from taking the objects stored (or found
     # stored) before the index rows name them, however long the commit takes.
-    with write_errors(repo.path), leases.hold(repo.path), repo.objects.batch() as batch:
+    with (
+        write_errors(repo.path),
+        leases.hold(repo.path),
+        repo.objects.batch(deferred=deferred) as batch,
+    ):
         units, var_entries = _store_units(captured, batch, progress)
         nb_oid = batch.put(nb_bytes, compress=True) if nb_bytes is not None else None
         rng_oid = batch.put(dumps_rng(capture_rng()), compress=True) if rng else None
@@ -179,7 +219,7 @@ def commit_captured(
                 "notebook_path": nb,
                 "notebook": nb_oid,
                 "notebook_source": notebook_source if nb_oid else None,
-                "parents": [parent] if parent else [],
+                "parents": [p for p in (parent, merged) if p],
                 "branch": branch,
                 "auto": bool(auto),
                 "metrics": metrics,
@@ -200,7 +240,11 @@ def commit_captured(
             catalog.insert_snapshot(db, sid, manifest, bytes_written=batch.bytes_written)
             refs.set_branch(db, nb, branch, sid)
             refs.set_head(db, nb, branch=branch)
+            if deferred:
+                durability.mark(db, sid)
         written = batch.bytes_written
+    if deferred:
+        durability.FLUSHER.submit(repo.path, sid)
     repo.recent[nb] = (sid, dict(captured.ids))
     snap = repo.show(sid)
     snap.bytes_written = written

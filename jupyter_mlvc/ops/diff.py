@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import MlvcError, Untrusted
 from ..state import capture as capture_mod
+from ..store import catalog
 from . import commit as commit_op
 from . import diff_format as schema
 from . import restore as restore_op
@@ -54,6 +55,7 @@ class Diff:
     metrics: list[schema.MetricEntry] = field(default_factory=list)
     environment: list[schema.PackageEntry] = field(default_factory=list)
     notebook: dict[str, Any] | None = None
+    merge: schema.MergeOrigin | None = None
 
     @property
     def empty(self) -> bool:
@@ -82,6 +84,7 @@ class Diff:
             "environment": self.environment,
             "notebook": self.notebook,
             "empty": self.empty,
+            "merge": self.merge,
         }
 
 
@@ -142,7 +145,26 @@ def diff(
     _compare_metrics(out, side_a.manifest, side_b.manifest)
     _compare_environment(out, side_a.manifest, side_b.manifest)
     out.notebook = _compare_notebooks(repo, side_a, side_b, current_notebook)
+    if side_b.sid is not None:
+        out.merge = _merge_origin(repo, out, side_b)
     return out
+
+
+def _merge_origin(repo: Repo, out: Diff, b: _Side) -> schema.MergeOrigin | None:
+    """For a merge snapshot B: which side each variable that changed came from."""
+    parents = repo.record(b.sid).parents
+    if len(parents) < 2:
+        return None
+    first, second = (catalog.variable_hashes(repo.index.conn, p) for p in parents[:2])
+    names = [e["name"] for e in [*out.added, *out.changed]]
+    own = {n: b.variables[n]["hash"] for n in names if n in b.variables}
+    return {
+        "parents": parents[:2],
+        "from_first": sorted(n for n, h in own.items() if first.get(n) == h),
+        "from_second": sorted(
+            n for n, h in own.items() if second.get(n) == h and first.get(n) != h
+        ),
+    }
 
 
 def _snapshot_side(repo: Repo, sid: str) -> _Side:

@@ -323,8 +323,19 @@ class _DiffDict(TypedDict):
     empty: bool
 
 
+class MergeOrigin(TypedDict):
+    """When B is a merge: which of its variables added or changed since A hold the
+    content of its first parent (the snapshot merged into) or of its second (the one
+    merged in); a variable in neither list was decided otherwise."""
+
+    parents: list[str]
+    from_first: list[str]
+    from_second: list[str]
+
+
 class DiffDict(_DiffDict, total=False):
     nbdime: NbdimePart | None
+    merge: MergeOrigin | None
 
 
 # -- constructors ---------------------------------------------------------------

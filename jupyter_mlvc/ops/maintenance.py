@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import DamagedStore, ReadOnlyStore
 from ..store import catalog, leases, refs, trust
 from ..store.manifest import named_objects
+from .recovery import recover_after_crash
 
 if TYPE_CHECKING:
     from ..repo import Repo
@@ -46,7 +47,10 @@ class Problem:
 def fsck(repo: Repo) -> list[Problem]:
     problems: list[Problem] = []
     try:
-        if not repo.index.intact():
+        if repo.index.intact():
+            # Snapshots a crash left unflushed are checked (and removed if damaged) first.
+            recover_after_crash(repo)
+        else:
             problems.append(Problem("corrupt", what="the index (index.sqlite)"))
         snapshots = [*catalog.snapshot_ids(repo.index.conn)]
     except DamagedStore as exc:

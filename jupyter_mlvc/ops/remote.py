@@ -7,6 +7,8 @@ folder. Its layout mirrors the local store::
     <url>/MLVC-REMOTE                      {"format": 1}
     <url>/objects/ab/cdef...               the very bytes of the local object files
     <url>/snapshots/<id>.<key id>.json     one entry per snapshot and signer
+    <url>/tags/<name hash>.<id>.json       one file per tag and snapshot it was pushed at
+    <url>/locks/                           leases of pushes, and of a gc (``remote_gc``)
 
 Nothing on a remote is ever modified: objects are named by their content, entries
 by (snapshot, signer), and listings are merged when read. Two people pushing at
@@ -30,11 +32,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import getpass
+import hashlib
+import inspect
 import json
 import os
 import posixpath
 import re
 import secrets
+import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -57,7 +62,8 @@ from ..errors import (
     UnknownRemote,
 )
 from ..present.format import format_bytes
-from ..store import catalog, leases, remotes, signing, trust
+from ..store import catalog, leases, remotes, trust
+from ..store import keys as public_keys
 from ..store.catalog import Filter, is_empty, metrics_of, snapshot_ids, snapshot_row
 from ..store.catalog import exists as snapshot_exists
 from ..store.catalog import rows as snapshot_rows
@@ -75,6 +81,7 @@ from ..store.refs import (
     DEFAULT_BRANCH,
     branch_target,
     check_name,
+    create_tag,
     has_head,
     head,
     is_ancestor,
@@ -82,6 +89,8 @@ from ..store.refs import (
     parent_map,
     set_branch,
     set_head,
+    set_tag,
+    tag_target,
 )
 from ..store.remotes import RemoteConfig
 from .history import sort_log
@@ -102,9 +111,16 @@ Progress = Callable[[int, int], None]
 MAX_ENTRY = 1 << 20
 #: The largest MLVC-REMOTE marker read.
 MAX_MARKER = 4096
+#: The largest tag file read: a real one is about 200 bytes.
+MAX_TAG = 4096
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,49}$")
 _ENTRY = re.compile(r"([0-9a-f]{64})\.([0-9a-f]{16}|unsigned)\.json")
+_TAG = re.compile(r"([0-9a-f]{16})\.([0-9a-f]{64})\.json")
+_LEASE = re.compile(r"(push|gc)-([0-9a-f]{16})\.json")
+#: How long a lease on a remote counts when its holder never removed it (a push or a
+#: gc that was killed): after that, it is taken for dead.
+LEASE_SECONDS = {"push": 6 * 3600.0, "gc": 3600.0}
 # Stores where a PUT appears whole or not at all; elsewhere (folders, SFTP, SMB) a
 # file is written aside and renamed, so a name never holds half an object.
 _ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "memory"}
@@ -234,6 +250,13 @@ class TransferReport:
     rejected: dict[str, str] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)
     detached: list[str] = field(default_factory=list)
+    #: Tags pushed, or made here by a pull: ``{name: snapshot id}``.
+    tags: dict[str, str] = field(default_factory=dict)
+    #: Pull: remote tags that name another snapshot than the local tag of that name,
+    #: kept under the remote's name: ``{name: "<remote>/<name>"}``.
+    tags_kept: dict[str, str] = field(default_factory=dict)
+    #: Push: tags the remote holds at another snapshot, left as they are: ``{name: its id}``.
+    tags_refused: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -245,7 +268,7 @@ class TransferReport:
         n = len(self.snapshots)
         plural = "s" if n != 1 else ""
         if self.direction == "push":
-            if not n and not self.objects_sent:
+            if not n and not self.objects_sent and not self.tags and not self.tags_refused:
                 return f"{self.remote} is up to date: nothing to push."
             text = (
                 f"Pushed {n} snapshot{plural} to {self.remote}: {self.objects_sent} objects, "
@@ -276,6 +299,20 @@ class TransferReport:
                     f" {len(self.untrusted)} not signed by a key you trust: inspect them, then "
                     "trust them, or add the pusher's key with trust --key FILE."
                 )
+        if self.tags:
+            verb = "Tags pushed" if self.direction == "push" else "Tags"
+            text += f" {verb}: " + ", ".join(f"{n} -> {s[:8]}" for n, s in self.tags.items()) + "."
+        if self.tags_kept:
+            text += (
+                " Tags that differ from yours, kept under the remote's name: "
+                + ", ".join(f"{n} as {kept}" for n, kept in self.tags_kept.items())
+                + "."
+            )
+        if self.tags_refused:
+            text += (
+                f" Not pushed: {', '.join(self.tags_refused)} (the remote has "
+                f"{'that tag' if len(self.tags_refused) == 1 else 'those tags'} at another snapshot)."
+            )
         if self.incomplete:
             text += f" {len(self.incomplete)} skipped: their objects are missing on the remote."
         if self.rejected:
@@ -297,6 +334,8 @@ class Remote:
         self.workers = WORKERS
         #: Snapshots the last ``snapshots()`` left out, with the reason (see there).
         self.rejected: dict[str, str] = {}
+        #: Tag files the last ``tags()`` left out, one line each.
+        self.tag_problems: list[str] = []
         self._fs: Any = None
         self._root = ""
 
@@ -528,7 +567,7 @@ class Remote:
                 problems.setdefault(sid, f"{exc} (on {self.name})")
                 continue
             snap = out.setdefault(sid, snap)
-            if kid != UNSIGNED and signing.is_signature(entry.get("signature")):
+            if kid != UNSIGNED and trust.well_formed(entry.get("signature")):
                 snap.signatures[kid] = entry["signature"]
             if entry["pushed_by"] and entry["pushed_by"] not in snap.pushed_by:
                 snap.pushed_by.append(entry["pushed_by"])
@@ -536,18 +575,24 @@ class Remote:
         return out
 
     def _read_entries(self, names: list[tuple[str, str]]) -> dict[tuple[str, str], bytes | None]:
-        """The first ``MAX_ENTRY + 1`` bytes of each entry file (in parallel where the
-        filesystem can); None for one that is no regular file. An entry that vanished
-        since the listing is left out; any other error is raised."""
+        """The first ``MAX_ENTRY + 1`` bytes of each entry file (see ``_read_small``)."""
+        paths = [self.path("snapshots", f"{sid}.{kid}.json") for sid, kid in names]
+        return self._read_small(names, paths, MAX_ENTRY + 1)
+
+    def _read_small(
+        self, names: list[Any], paths: list[str], limit: int
+    ) -> dict[Any, bytes | None]:
+        """The first ``limit`` bytes of each of ``paths`` (in parallel where the filesystem
+        can), by the matching name; None for one that is no regular file. A file that
+        vanished since the listing is left out; any other error is raised."""
         if not names:
             return {}
-        paths = [self.path("snapshots", f"{sid}.{kid}.json") for sid, kid in names]
         if self._on_local_disk():
-            results: list[Any] = [self._read_local(p, MAX_ENTRY + 1) for p in paths]
+            results: list[Any] = [self._read_local(p, limit) for p in paths]
         else:
             n = len(paths)
-            results = self.fs.cat_ranges(paths, [0] * n, [MAX_ENTRY + 1] * n, on_error="return")
-        out: dict[tuple[str, str], bytes | None] = {}
+            results = self.fs.cat_ranges(paths, [0] * n, [limit] * n, on_error="return")
+        out: dict[Any, bytes | None] = {}
         for key, data in zip(names, results):
             if isinstance(data, FileNotFoundError):
                 continue
@@ -579,6 +624,236 @@ class Remote:
         self._write(self.path("snapshots", f"{entry['id']}.{entry['key_id']}.json"), data)
         return len(data)
 
+    # -- leases: a push and a gc never run at once ------------------------------------
+
+    @contextlib.contextmanager
+    def lease(self, kind: str, against: str) -> Iterator[None]:
+        """Hold a lease of ``kind`` (``push`` or ``gc``) while the block runs; refused with
+        one line when a live lease of ``against`` is there.
+
+        Each side writes its own lease first and then looks for the other's. With a
+        store that lists what was written before (S3, GCS, Azure and folders do), at
+        least one of a push and a gc starting at once sees the other and stops, so a gc
+        never removes an object that a push found on the remote and therefore did not
+        send again."""
+        token = secrets.token_hex(8)
+        path = self.path("locks", f"{kind}-{token}.json")
+        info = {
+            "kind": kind,
+            "user": _user(),
+            "host": _host(),
+            "pid": os.getpid(),
+            "at": time.time(),
+        }
+        self._write(path, json.dumps(info).encode())
+        try:
+            others = [
+                o for o in self.leases() if o["kind"] in (against, kind) and o["token"] != token
+            ]
+            if kind == "push":
+                others = [o for o in others if o["kind"] == against]
+            if others:
+                o = others[0]
+                since = datetime.fromtimestamp(o["at"]).strftime("%Y-%m-%d %H:%M")
+                who = f"{o['user']}@{o['host']}" if o.get("user") else "someone"
+                raise RemoteFailed(
+                    f"remote {self.name}: a {o['kind']} by {who} has been running since {since}; "
+                    f"{'push' if kind == 'push' else 'run remote gc'} again when it has finished "
+                    f"(a lease is taken for dead after {LEASE_SECONDS[o['kind']] / 3600:g} h)"
+                )
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                self.fs.rm(path)
+
+    def leases(self, include_dead: bool = False) -> list[dict[str, Any]]:
+        """The live leases on the remote (with ``include_dead``, all of them): ``kind``,
+        ``token``, ``at``, ``user``, ``host``, ``path``, ``dead``. A lease whose time
+        cannot be read is live: it is never taken for dead by mistake."""
+        names = []
+        for info in self._ls(self.path("locks"), detail=True):
+            m = _LEASE.fullmatch(posixpath.basename(info["name"].rstrip("/")))
+            if m:
+                names.append((m.group(1), m.group(2), info))
+        paths = [self.path("locks", f"{k}-{t}.json") for k, t, _ in names]
+        contents = self._read_small([(k, t) for k, t, _ in names], paths, MAX_TAG + 1)
+        now = time.time()
+        out = []
+        for (kind, token, info), path in zip(names, paths):
+            data = contents.get((kind, token))
+            lease: dict[str, Any] = {}
+            with contextlib.suppress(ValueError, RecursionError, TypeError):
+                lease = json.loads(data or b"{}")
+            lease = lease if isinstance(lease, dict) else {}
+            at = lease.get("at")
+            if type(at) not in (int, float):
+                at = listed_time(info)
+            dead = at is not None and now - at > LEASE_SECONDS[kind]
+            if dead and not include_dead:
+                continue
+            out.append(
+                {
+                    "kind": kind,
+                    "token": token,
+                    "at": at if at is not None else now,
+                    "user": str(lease.get("user") or "")[:100],
+                    "host": str(lease.get("host") or "")[:100],
+                    "path": path,
+                    "dead": dead,
+                }
+            )
+        return out
+
+    # -- what is there, for gc and fsck -----------------------------------------------
+
+    def object_listing(self) -> tuple[dict[str, tuple[int, float | None]], list[str]]:
+        """Every object: ``{oid: (stored size, time written or None)}``, and the names
+        under ``objects/`` that are no object (left alone, reported by fsck)."""
+        strays: list[str] = []
+        prefixes = []
+        for p in self._ls(self.path("objects")):
+            name = posixpath.basename(p.rstrip("/"))
+            if re.fullmatch(r"[0-9a-f]{2}", name):
+                prefixes.append(name)
+            else:
+                strays.append(f"objects/{name}")
+
+        def listing(prefix: str) -> tuple[dict[str, tuple[int, float | None]], list[str]]:
+            found, odd = {}, []
+            for info in self._ls(self.path("objects", prefix), detail=True):
+                rest = posixpath.basename(info["name"].rstrip("/"))
+                oid = prefix + rest
+                if re.fullmatch(r"[0-9a-f]{64}", oid) and info.get("type", "file") == "file":
+                    found[oid] = (max(0, int(info.get("size") or 0)), listed_time(info))
+                else:
+                    odd.append(f"objects/{prefix}/{rest}")
+            return found, odd
+
+        objects: dict[str, tuple[int, float | None]] = {}
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="mlvc-list") as pool:
+            for found, odd in pool.map(listing, prefixes):
+                objects.update(found)
+                strays.extend(odd)
+        return objects, strays
+
+    def temporary_files(self) -> dict[str, tuple[int, float | None]]:
+        """Files under ``tmp/`` (a folder remote's writes in flight or abandoned)."""
+        return {
+            info["name"]: (max(0, int(info.get("size") or 0)), listed_time(info))
+            for info in self._ls(self.path("tmp"), detail=True)
+            if info.get("type", "file") == "file"
+        }
+
+    def remove(self, paths: list[str]) -> None:
+        """Remove files (in batches: an object store removes 1000 per request)."""
+        for i in range(0, len(paths), 1000):
+            self.fs.rm(paths[i : i + 1000])
+
+    # -- tags ------------------------------------------------------------------------
+
+    def tags(self) -> dict[str, str]:
+        """``{tag: snapshot id}`` as the remote holds them. A tag file is never rewritten:
+        a name pushed at several snapshots has several files, and the newest counts. A
+        file that is too large, does not parse, or whose name, id or time is not valid is
+        left out, and ``tag_problems`` says why (one line each)."""
+        self.tag_problems = []
+        names: list[tuple[str, str]] = []
+        for info in self._ls(self.path("tags"), detail=True):
+            base = posixpath.basename(info["name"].rstrip("/"))
+            m = _TAG.fullmatch(base)
+            size = info.get("size")
+            if not m:
+                continue
+            if type(size) is int and size > MAX_TAG:
+                self.tag_problems.append(f"tag file {base} on {self.name} is too large")
+                continue
+            names.append((m.group(1), m.group(2)))
+        paths = [self.path("tags", f"{h}.{sid}.json") for h, sid in names]
+        newest: dict[str, tuple[float, str]] = {}
+        for (digest, sid), data in self._read_small(names, paths, MAX_TAG + 1).items():
+            try:
+                name, at = _tag_of(digest, sid, data)
+            except ValueError as exc:
+                self.tag_problems.append(f"tag file {digest}.{sid[:8]} on {self.name}: {exc}")
+                continue
+            if (at, sid) > newest.get(name, (float("-inf"), "")):
+                newest[name] = (at, sid)
+        return {name: sid for name, (_, sid) in sorted(newest.items())}
+
+    def put_tag(self, name: str, sid: str) -> int:
+        check_name(name, "tag")
+        check_oid(sid)
+        data = json.dumps(
+            {
+                "format": REMOTE_FORMAT,
+                "name": name,
+                "id": sid,
+                "tagged_at": time.time(),
+                "pushed_by": _user(),
+            },
+            sort_keys=True,
+        ).encode()
+        self._write(self.path("tags", f"{tag_digest(name)}.{sid}.json"), data)
+        return len(data)
+
+
+def tag_digest(name: str) -> str:
+    """The part of a tag file's name that stands for the tag: a name may hold '/', which
+    must not become a folder."""
+    return hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
+def _tag_of(digest: str, sid: str, data: bytes | None) -> tuple[str, float]:
+    """The name and time a tag file holds, checked against its file name."""
+    if data is None:
+        raise ValueError("it is not a regular file")
+    if len(data) > MAX_TAG:
+        raise ValueError(f"it holds more than {MAX_TAG} bytes")
+    try:
+        tag = json.loads(data)
+    except (ValueError, RecursionError):
+        raise ValueError("it does not parse")
+    if not isinstance(tag, dict) or tag.get("id") != sid:
+        raise ValueError("it names another snapshot than its file name")
+    name, at = tag.get("name"), tag.get("tagged_at")
+    try:
+        check_name(name, "tag")
+    except BadName:
+        raise ValueError("its tag name is not valid")
+    if tag_digest(name) != digest:
+        raise ValueError("its tag name does not match its file name")
+    if type(at) not in (int, float) or not 946684800 <= at <= time.time() + 86400:
+        raise ValueError("its time is not valid")
+    return name, float(at)
+
+
+def listed_time(info: dict[str, Any]) -> float | None:
+    """When a listed file was written, as a Unix time, from what its filesystem's
+    listing gives (``mtime`` for folders, ``LastModified`` for S3, ...); None if none."""
+    for key in ("mtime", "LastModified", "last_modified", "updated", "created"):
+        value = info.get(key)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=timezone.utc)
+            return value.timestamp()
+    return None
+
+
+def _host() -> str:
+    try:
+        return socket.gethostname()
+    except Exception:
+        return ""
+
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
@@ -586,6 +861,21 @@ def _one_line(exc: BaseException) -> str:
 
 
 # -- moving objects ----------------------------------------------------------------------
+
+
+def with_objects(progress: Callable[..., Any] | None) -> Callable[[int, int, int, int], None]:
+    """``progress`` as a callback of ``(bytes done, bytes total, objects done, objects
+    total)``: one that takes only the first two (``progress(done, total)``, the form
+    documented first) is called with those."""
+    if progress is None:
+        return lambda *_: None
+    try:
+        params = inspect.signature(progress).parameters.values()
+    except (TypeError, ValueError):
+        return lambda d, t, *_: progress(d, t)
+    if any(p.kind is p.VAR_POSITIONAL for p in params) or len(list(params)) >= 4:
+        return progress
+    return lambda d, t, *_: progress(d, t)
 
 
 def transfer(
@@ -610,8 +900,8 @@ def transfer(
     limits = limits or {}
     total = sum(sizes.get(o, 0) for o in oids)
     done = count = 0
-    if progress is not None:
-        progress(0, total)
+    report = with_objects(progress)
+    report(0, total, 0, len(oids))
 
     def one(oid: str) -> int:
         limit = limits.get(oid, MAX_OBJECT)
@@ -652,8 +942,7 @@ def transfer(
             counted.add(fut)
             count += 1
             done += fut.result()
-            if progress is not None:
-                progress(done, max(total, done))
+            report(done, max(total, done), count, len(oids))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return count, done
@@ -833,13 +1122,16 @@ def push(
     notebook_path: Any = None,
     progress: Progress | None = None,
     workers: int = WORKERS,
+    tags: bool = False,
 ) -> TransferReport:
     """Upload the snapshots ``refs`` name (default: the current branch), with their
-    ancestors, that the remote lacks: objects first, then one entry per snapshot."""
+    ancestors, that the remote lacks: objects first, then one entry per snapshot. With
+    ``tags``, also every tag (and the snapshot it names), after the entries."""
     started = time.perf_counter()
     refs = [refs] if isinstance(refs, str) else list(refs or [])
     report = TransferReport("push", remote.name)
-    tips = _push_tips(repo, refs, all, notebook_path)
+    tagged = _tags_to_push(repo) if tags else {}
+    tips = list(dict.fromkeys([*_push_tips(repo, refs, all, notebook_path), *tagged.values()]))
     rows = {r["id"]: r for r in snapshot_rows(repo.index.conn, Filter())}
     parents = parent_map(repo.index.conn)
     ids = _in_order(
@@ -849,12 +1141,13 @@ def push(
     # remote failure.
     ring = trust.keyring(repo.key)
     remote.workers = workers
-    with remote.errors("cannot push to"):
+    with remote.errors("cannot push to"), remote_lease(remote, "push"):
         remote.refresh()
-        remote.check_format(create=True)
         on_remote = remote.entry_names()
         _push_objects(repo, remote, [s for s in ids if s not in on_remote], report, progress)
         _push_entries(repo, remote, ring, ids, rows, parents, on_remote, report)
+        if tagged:
+            _push_tags(remote, tagged, report)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -892,39 +1185,86 @@ def _push_entries(
     on_remote: dict[str, set[str]],
     report: TransferReport,
 ) -> None:
-    """Write an entry for each of ``ids`` the remote lacks, last: once an entry is
-    there, everything it needs is."""
-    my_kid = signing.key_id(repo.key)
+    """Write the entries of ``ids`` the remote lacks, last: once an entry is there,
+    everything it needs is.
+
+    What the user signed (committed, or trusted one by one) goes up signed with their
+    public key: they vouch for it. The public-key signatures of teammates the user
+    accepts travel too, each in its own entry, so a third person who accepts that
+    teammate's key accepts the snapshot. A snapshot nobody the user accepts signed goes
+    up unsigned (unless the remote lists it already)."""
     pushed_at = time.time()
     for sid in ids:
         row = rows[sid]
-        # What this user trusts goes up signed with their key: they vouch for it.
-        signed = trust.is_trusted(repo.index, sid, ring)
-        kid = my_kid if signed else UNSIGNED
         have = on_remote.get(sid, set())
-        if kid in have or (have and not signed):
+        signed = _signatures_to_push(repo, ring, sid)
+        todo = {kid: sig for kid, sig in signed.items() if kid not in have}
+        if not signed and not have:
+            todo = {UNSIGNED: None}
+        if not todo:
             continue
         metrics = metrics_of(repo.index.conn, [sid])
-        report.bytes_sent += remote.put_entry(
-            {
-                "format": REMOTE_FORMAT,
-                "id": sid,
-                "notebook": row["notebook"],
-                "created_at": row["created_at"],
-                "branch": row["branch"],
-                "message": row["message"],
-                "parents": parents.get(sid, []),
-                "auto": bool(row["auto"]),
-                "n_variables": row["n_variables"] or 0,
-                "nbytes": row["nbytes"] or 0,
-                "metrics": {name: values[sid] for name, values in metrics.items()},
-                "key_id": kid,
-                "signature": signing.sign(repo.key, sid) if signed else None,
-                "pushed_by": _user(),
-                "pushed_at": pushed_at,
-            }
-        )
+        entry = {
+            "format": REMOTE_FORMAT,
+            "id": sid,
+            "notebook": row["notebook"],
+            "created_at": row["created_at"],
+            "branch": row["branch"],
+            "message": row["message"],
+            "parents": parents.get(sid, []),
+            "auto": bool(row["auto"]),
+            "n_variables": row["n_variables"] or 0,
+            "nbytes": row["nbytes"] or 0,
+            "metrics": {name: values[sid] for name, values in metrics.items()},
+            "pushed_by": _user(),
+            "pushed_at": pushed_at,
+        }
+        for kid, sig in todo.items():
+            report.bytes_sent += remote.put_entry({**entry, "key_id": kid, "signature": sig})
         report.snapshots.append(sid)
+
+
+@contextlib.contextmanager
+def remote_lease(remote: Remote, kind: str) -> Iterator[None]:
+    """A lease on ``remote`` against the other kind (a push against a gc and the other
+    way), taken once the remote holds a store."""
+    remote.refresh()
+    remote.check_format(create=kind == "push")
+    with remote.lease(kind, "gc" if kind == "push" else "push"):
+        yield
+
+
+def _tags_to_push(repo: Repo) -> dict[str, str]:
+    """This store's tags, but those a pull kept under a remote's name (``origin/best``)."""
+    prefixes = tuple(f"{name}/" for name in remote_configs(repo))
+    return {n: sid for n, sid in repo.tags().items() if not (prefixes and n.startswith(prefixes))}
+
+
+def _push_tags(remote: Remote, tagged: dict[str, str], report: TransferReport) -> None:
+    """Write a tag file for each tag the remote lacks. One the remote holds at another
+    snapshot is left alone and reported: a tag names one snapshot for everyone."""
+    there = remote.tags()
+    for name, sid in tagged.items():
+        if there.get(name) == sid:
+            continue
+        if name in there:
+            report.tags_refused[name] = there[name]
+            continue
+        report.bytes_sent += remote.put_tag(name, sid)
+        report.tags[name] = sid
+
+
+def _signatures_to_push(repo: Repo, ring: trust.Keyring, sid: str) -> dict[str, str]:
+    """``{key id: signature}`` of ``sid`` for the remote: the user's own public-key
+    signature if they signed it, and the verified public-key signatures of the keys
+    they accept. HMACs never leave the store: nobody else could verify them."""
+    out: dict[str, str] = {}
+    if trust.own_signature(repo.index, sid, ring):
+        out[ring.own_fingerprint] = public_keys.sign(repo.key, sid)
+    for kid, sig in trust.signatures(repo.index, sid):
+        if kid in ring.public and kid not in out and ring.signer(sid, [(kid, sig)]) is not None:
+            out[kid] = sig
+    return out
 
 
 # -- pull --------------------------------------------------------------------------------
@@ -1036,6 +1376,7 @@ def _pull(
     local = LocalObjects(repo.objects)
     with remote.errors("cannot pull from"):
         plan = _plan_pull(repo, remote, refs, all, notebook_path)
+        remote_tags = remote.tags()
         manifests = _fetch_manifests(remote, plan, report)
         _reject_descendants(manifests, plan.rejected)
         _fetch_objects(remote, local, manifests, plan, report, progress)
@@ -1045,7 +1386,7 @@ def _pull(
         local.write_raw(sid, raw)
         report.objects_sent += 1
         report.bytes_sent += len(raw)
-    _insert_pulled(repo, remote, plan, manifests, report)
+    _insert_pulled(repo, remote, plan, manifests, report, remote_tags)
     report.seconds = round(time.perf_counter() - started, 3)
     refused = [s for s in plan.todo if s in plan.rejected]
     if (
@@ -1158,9 +1499,11 @@ def _insert_pulled(
     plan: _PullPlan,
     manifests: dict[str, Fetched],
     report: TransferReport,
+    remote_tags: dict[str, str] | None = None,
 ) -> None:
     """In one transaction: the index rows of each pulled snapshot (parents first), the
-    signatures of every wanted one, and the branches moved to what was pulled."""
+    signatures of every wanted one, the branches moved to what was pulled, and the
+    remote's tags of snapshots this store has."""
     ring = trust.keyring(repo.key)
     # Ordered by the manifests' parents (verified), not the entries' (only listed).
     order = _in_order(
@@ -1179,13 +1522,38 @@ def _insert_pulled(
                 continue
             snap = plan.snaps[sid]
             # Every signature of the entries is kept, whoever's key made it: a key
-            # trusted later (``trust --key``) accepts what it signed.
+            # trusted later (``trust --key``) accepts what it signed. None is added with
+            # this user's key: what a teammate's key vouches for stays trusted only as
+            # long as that key is (``trust --revoke-key``), unless trusted one by one.
             trust.record_signatures(db, repo.path, sid, snap.signatures)
-            if ring.signer(sid, snap.signatures.items()) is not None:
-                # Signed by a key this user accepts: signed with their own key too, so it
-                # stays trusted if that key is removed, and after a rebuilt index.
-                trust.add_signature(db, repo.path, sid, repo.key)
         _move_refs(db, remote.name, {s: manifests[s][2] for s in order}, report)
+        _take_tags(db, remote.name, remote_tags or {}, report)
+
+
+def _take_tags(
+    db: sqlite3.Connection, remote_name: str, remote_tags: dict[str, str], report: TransferReport
+) -> None:
+    """Make the remote's tags here, for the snapshots this store has. A local tag is
+    never moved: when the remote's names another snapshot, the remote's is kept as
+    ``<remote>/<name>`` (replaced by later pulls) and reported."""
+    for name, sid in remote_tags.items():
+        if not snapshot_exists(db, sid):
+            continue
+        local = tag_target(db, name)
+        if local == sid:
+            continue
+        if local is None:
+            create_tag(db, name, sid)
+            report.tags[name] = sid
+            continue
+        kept = f"{remote_name}/{name}"
+        try:
+            check_name(kept, "tag")
+        except BadName:
+            continue
+        if tag_target(db, kept) != sid:
+            set_tag(db, kept, sid)
+        report.tags_kept[name] = kept
 
 
 def _insert_one(
@@ -1294,7 +1662,7 @@ def _move_branch(
     return name
 
 
-# -- what a remote holds, and keys -----------------------------------------------------------
+# -- what a remote holds -----------------------------------------------------------
 
 
 def remote_snapshots(
@@ -1371,56 +1739,7 @@ def remote_log(
     return df
 
 
-@dataclass
-class KeyTrust:
-    """What ``trust --key`` did: the key's name and id, and the pulled snapshots it accepted."""
-
-    name: str
-    key_id: str
-    accepted: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def summary_line(self) -> str:
-        n = len(self.accepted)
-        return (
-            f"Trusting key {self.name} ({self.key_id}): snapshots signed with it are accepted"
-            + (f"; {n} pulled snapshot{'s' if n != 1 else ''} accepted now." if n else ".")
-        )
-
-
-def trust_key(repo: Repo, path: str | os.PathLike, name: str | None = None) -> KeyTrust:
-    """Add a teammate's key file to the trusted keys, and accept the snapshots pulled
-    earlier that it signed."""
-    try:
-        key_name, kid = signing.add_trusted_key(path, name)
-    except FileNotFoundError:
-        raise BadInput(f"no key file {os.fspath(path)}")
-    except (ValueError, IsADirectoryError) as exc:
-        raise BadInput(str(exc))
-    result = KeyTrust(key_name, kid)
-    ring = trust.keyring(repo.key)
-    # Accepted now: signed with the new key, and by no key accepted before it.
-    accept = sorted(
-        {
-            sid
-            for sid, sig in trust.signed_with(repo.index, kid)
-            if ring.signer(sid, [(kid, sig)]) is not None
-            and ring.signer(sid, [(k, v) for k, v in trust.signatures(repo.index, sid) if k != kid])
-            is None
-        }
-    )
-    if accept:
-        with repo.index.write() as db:
-            for sid in accept:
-                trust.add_signature(db, repo.path, sid, repo.key)
-    result.accepted = accept
-    return result
-
-
 __all__ = [
-    "KeyTrust",
     "LocalObjects",
     "ObjectLayer",
     "Remote",
@@ -1428,14 +1747,17 @@ __all__ = [
     "RemoteSnapshot",
     "TransferReport",
     "add_remote",
+    "listed_time",
     "open_remote",
     "pull",
     "push",
     "remote_configs",
+    "remote_lease",
     "remote_log",
     "remote_snapshots",
     "remove_remote",
     "split_remote",
+    "tag_digest",
     "transfer",
-    "trust_key",
+    "with_objects",
 ]

@@ -200,8 +200,8 @@ def restore(
     repo.require_trusted(sid)
     saved, current_hashes = None, None
     if save:
-        saved, current_hashes = _save_first(
-            repo, sid, namespace, nb, exclude, notebook, notebook_source
+        saved, current_hashes = save_first(
+            repo, f"checkout of {sid[:8]}", namespace, nb, exclude, notebook, notebook_source
         )
     loaded, unchanged, errors, manifest = values(
         repo, sid, names, namespace, namespace, progress, current_hashes
@@ -235,16 +235,17 @@ def restore(
     )
 
 
-def _save_first(
+def save_first(
     repo: Repo,
-    sid: str,
+    before: str,
     namespace: dict[str, Any],
     nb: str,
     exclude: list[str],
     notebook: Any,
     notebook_source: str | None,
 ):
-    """Commit the current state when it differs from HEAD, so the restore can be undone.
+    """Commit the current state when it differs from HEAD, so what comes ``before``
+    (``"checkout of 3f2a9c1b"``) can be undone.
     Returns ``(the snapshot saved or None, the current variables' hashes)``."""
     captured = capture_mod.capture(namespace, exclude=exclude)
     current_hashes = hashes(captured)
@@ -256,13 +257,13 @@ def _save_first(
     if repo.read_only:
         raise ReadOnlyStore(
             f"the store {repo.path} is read-only, so the current state cannot be "
-            f"saved before checking out {sid[:8]}; nothing was changed. To load it "
+            f"saved before the {before}; nothing was changed. To load it "
             "anyway, without a way back: %mlvc checkout --no-save (save=False)"
         )
     saved = commit_captured(
         repo,
         captured,
-        f"auto: before checkout of {sid[:8]}",
+        f"auto: before {before}",
         nb,
         notebook_bytes(notebook),
         {},

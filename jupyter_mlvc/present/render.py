@@ -840,6 +840,19 @@ class DiffView(View):
             line += f"; {_plural(len(self._cells()), 'cell')} changed"
         return line
 
+    def merge_line(self) -> str:
+        """For a merge snapshot: which parent each change came from."""
+        merge = self.data.get("merge")
+        if not merge:
+            return ""
+        first, second = (p[:8] for p in merge["parents"])
+        parts = [f"B merges {second} into {first}"]
+        if merge["from_second"]:
+            parts.append(f"from {second}: " + _names(merge["from_second"], 20))
+        if merge["from_first"]:
+            parts.append(f"from {first}: " + _names(merge["from_first"], 20))
+        return "; ".join(parts)
+
     def is_empty(self) -> bool:
         v = self.data.get("variables", {})
         return not (
@@ -876,6 +889,8 @@ class DiffView(View):
             out.append("No differences.")
         else:
             out.append(self.headline())
+        if self.merge_line():
+            out.append(self.merge_line())
         variables = self._variables()
         if variables:
             marks = {"added": "+", "changed": "~", "removed": "-"}
@@ -914,6 +929,8 @@ class DiffView(View):
     def html(self) -> str:
         parts = [f"<p><b>Diff {esc(self.title(chr(0x2192)))}</b></p>"]
         parts.append(f"<p>{esc('No differences.' if self.is_empty() else self.headline())}</p>")
+        if self.merge_line():
+            parts.append(f"<p>{esc(self.merge_line())}</p>")
         variables = self._variables()
         if variables:
             rows, classes = [], []

@@ -42,6 +42,9 @@ from .paths import BadPath, OutsideRoot, confine, quote_path
 T = TypeVar("T")
 
 MAX_PAGE = 500
+#: The graph lists every snapshot of a notebook at once, up to this many (newest first).
+DEFAULT_GRAPH_NODES = 10_000
+MAX_GRAPH_NODES = 50_000
 #: Whether a snapshot's notebook may be rendered as trusted as its cells say.
 TRUSTED_HEADER = "X-Mlvc-Trusted"
 DEFAULT_PAGE = 50
@@ -255,6 +258,17 @@ class RefsHandler(MlvcHandler):
     @authorized
     async def get(self) -> None:
         self.send(await self.query(queries.refs, self.notebook_arg()))
+
+
+class GraphHandler(MlvcHandler):
+    """``GET /mlvc/api/graph?path=&limit=``: every snapshot, compact, for the commit graph."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        notebook = self.notebook_arg()
+        limit = self.int_arg("limit", DEFAULT_GRAPH_NODES, 1, MAX_GRAPH_NODES)
+        self.send(await self.query(queries.graph, notebook, limit=limit))
 
 
 class LiveNotebookHandler(MlvcHandler):

@@ -178,6 +178,40 @@ def refs(notebook: Path) -> dict[str, Any]:
         }
 
 
+#: What the graph keeps of each snapshot: enough to draw and label a node.
+GRAPH_FIELDS = ("id", "short_id", "parents", "message", "created_at", "branch", "tags", "auto")
+
+
+def graph(notebook: Path, *, limit: int) -> dict[str, Any]:
+    """The notebook's snapshots as a commit graph's nodes, newest first, with the refs.
+
+    One record per snapshot with only :data:`GRAPH_FIELDS`: the sidebar lays out
+    thousands of them at once. At most ``limit`` nodes (the newest); ``truncated``
+    says when there were more, and parents beyond the page are simply not in it.
+    """
+    repo = _open(notebook)
+    if repo is None:
+        return {
+            "nodes": [],
+            "total": 0,
+            "truncated": False,
+            "head": None,
+            "current_branch": None,
+            "branches": {},
+        }
+    with repo:
+        nodes = repo.graph(notebook, limit=limit)
+        total = repo.list(notebook, limit=0)[1]
+        return {
+            "nodes": nodes,
+            "total": total,
+            "truncated": total > len(nodes),
+            "head": repo.head_id(notebook),
+            "current_branch": repo.current_branch(notebook),
+            "branches": repo.branches(notebook),
+        }
+
+
 def save_live_notebook(notebook: Path, content: Any) -> None:
     """Record the editor's content of ``notebook`` for the next commit made in its kernel."""
     write_live_notebook(notebook, content)

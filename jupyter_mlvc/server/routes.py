@@ -13,6 +13,7 @@ from jupyter_server.utils import url_path_join
 
 from .handlers import (
     DiffHandler,
+    GraphHandler,
     HeadHandler,
     LiveNotebookHandler,
     NotFoundHandler,
@@ -31,6 +32,7 @@ ROUTES: list[tuple[str, type]] = [
     (rf"{API}/snapshots/(?P<ref>[^/]+)/notebook", SnapshotNotebookHandler),
     (rf"{API}/head", HeadHandler),
     (rf"{API}/refs", RefsHandler),
+    (rf"{API}/graph", GraphHandler),
     (rf"{API}/live", LiveNotebookHandler),
     (rf"{API}/diff", DiffHandler),
     (rf"{API}/(?P<rest>.*)", NotFoundHandler),

@@ -10,6 +10,7 @@ why a lost index can be rebuilt from the manifests.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
@@ -18,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import UnknownRef
-from ..snapshot import Snapshot, VariableInfo
+from ..snapshot import SHORT_ID, Snapshot, VariableInfo
 from .index import dumps
 
 # -- writing --------------------------------------------------------------------------
@@ -226,6 +227,46 @@ def rows(
     return [dict(zip(names, r)) for r in cur.fetchall()]
 
 
+def graph_rows(
+    db: sqlite3.Connection, which: Filter, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The nodes of a commit graph, newest first: each snapshot's id, short id, parents
+    (first first), message, time (ISO), branch, tags and whether it was automatic.
+    Three queries in all, however many snapshots: a graph lays out thousands."""
+    where, params = which.where()
+    sql = (
+        "select id, message, created_at, branch, auto from snapshots "
+        f"{where} order by created_at desc, rowid desc"
+    )
+    if limit is not None:
+        sql += f" limit {int(limit)}"
+    nodes = [
+        {
+            "id": sid,
+            "short_id": sid[:SHORT_ID],
+            "parents": [],
+            "message": message,
+            "created_at": datetime.fromtimestamp(created, tz=timezone.utc).isoformat(),
+            "branch": branch,
+            "tags": [],
+            "auto": bool(auto),
+        }
+        for sid, message, created, branch, auto in db.execute(sql, params)
+    ]
+    by_id = {n["id"]: n for n in nodes}
+    for sid, parent in db.execute(
+        "select snapshot, parent from parents order by snapshot, position"
+    ):
+        if sid in by_id:
+            by_id[sid]["parents"].append(parent)
+    for name, target in db.execute(
+        "select name, target from refs where kind = 'tag' order by name"
+    ):
+        if target in by_id:
+            by_id[target]["tags"].append(name)
+    return nodes
+
+
 def metrics_of(db: sqlite3.Connection, ids: Iterable[str]) -> dict[str, dict[str, float]]:
     """``{metric: {snapshot id: value}}`` for the snapshots ``ids``."""
     ids = list(ids)
@@ -270,3 +311,14 @@ def newest_notebook(db: sqlite3.Connection) -> str | None:
 
 def is_empty(db: sqlite3.Connection) -> bool:
     return db.execute("select 1 from snapshots limit 1").fetchone() is None
+
+
+def delete_snapshot(db: sqlite3.Connection, sid: str) -> None:
+    """Remove every row of snapshot ``sid`` (refs are ``refs.retarget``'s): a snapshot
+    lost in a crash before it reached the disk (``recovery``)."""
+    for table in ("snapshots", "parents", "variables", "skipped", "metrics"):
+        column = "id" if table == "snapshots" else "snapshot"
+        db.execute(f"delete from {table} where {column} = ?", [sid])
+    for table in ("signatures", "remote_signatures"):
+        with contextlib.suppress(sqlite3.OperationalError):  # older indexes lack one
+            db.execute(f"delete from {table} where snapshot = ?", [sid])

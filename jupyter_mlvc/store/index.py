@@ -105,11 +105,18 @@ def _m3_signatures(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m4_unflushed(db: sqlite_utils.Database) -> None:
+    # Snapshots whose objects may not have reached the disk yet (``durability``): a row
+    # goes in with the snapshot's and out once the store's filesystem was flushed.
+    db.table("unflushed").create({"snapshot": str, "owner": str, "since": float}, pk="snapshot")
+
+
 #: Schema migrations, applied in order; ``PRAGMA user_version`` counts those applied.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial,
     _m2_remotes,
     _m3_signatures,
+    _m4_unflushed,
 ]
 
 #: The migration that keeps signatures per key (older indexes hold one per snapshot).

@@ -257,9 +257,11 @@ class ObjectStore:
 
     # -- writing -------------------------------------------------------------
 
-    def batch(self) -> WriteBatch:
-        """A group of writes that become visible together once flushed to disk."""
-        return WriteBatch(self)
+    def batch(self, deferred: bool = False) -> WriteBatch:
+        """A group of writes that become visible together once flushed to disk.
+        ``deferred``: moved into place without waiting for the disk; the caller makes
+        them durable later (``durability``: a commit's background flush)."""
+        return WriteBatch(self, deferred=deferred)
 
     # -- reading -------------------------------------------------------------
 
@@ -365,8 +367,9 @@ class WriteBatch:
     commit would trust because the name exists.
     """
 
-    def __init__(self, store: ObjectStore, workers: int = 8):
+    def __init__(self, store: ObjectStore, workers: int = 8, deferred: bool = False):
         self.store = store
+        self.sync = store.fsync and not deferred
         self.pending: list[tuple[str, str]] = []  # (tmp path, oid)
         self.seen: set[str] = set()
         self.bytes_written = 0
@@ -421,7 +424,7 @@ class WriteBatch:
             with os.fdopen(fd, "wb") as f:
                 f.write(header)
                 f.write(payload)
-                if self.store.fsync:
+                if self.sync:
                     # Each writer thread flushes its own file: the disk works on the
                     # first chunks while later ones are still being hashed and written.
                     f.flush()
@@ -457,7 +460,7 @@ class WriteBatch:
                 dirs.add(target.parent)
             os.replace(tmp, target)
         self.pending = []
-        if self.store.fsync:
+        if self.sync:
             for d in dirs:
                 _fsync_dir(d)
 

@@ -93,6 +93,23 @@ def set_head(
     )
 
 
+def retarget(db: sqlite3.Connection, sid: str, parent: str | None) -> None:
+    """Branches, tags and detached HEADs at ``sid`` move to ``parent`` (a snapshot that
+    is gone: ``recovery``); with no parent, branches and tags there are removed, and a
+    HEAD detached there with them."""
+    if parent is None:
+        db.execute("delete from refs where target = ?", [sid])
+        db.execute("delete from heads where snapshot = ? and branch is null", [sid])
+    else:
+        db.execute("update refs set target = ? where target = ?", [parent, sid])
+        db.execute("update heads set snapshot = ? where snapshot = ?", [parent, sid])
+    # A HEAD on a branch that is gone now has nothing to follow.
+    db.execute(
+        "delete from heads where branch is not null and not exists (select 1 from refs "
+        "where refs.notebook = heads.notebook and refs.kind = 'branch' and refs.name = heads.branch)"
+    )
+
+
 def has_head(db: sqlite3.Connection, nb: str) -> bool:
     return db.execute("select 1 from heads where notebook = ?", [nb]).fetchone() is not None
 
@@ -151,6 +168,13 @@ def create_tag(db: sqlite3.Connection, name: str, sid: str) -> None:
     if tag_target(db, name) is not None:
         raise BadName(f"tag {name!r} already exists")
     db.execute("insert into refs values ('', 'tag', ?, ?)", [name, sid])
+
+
+def set_tag(db: sqlite3.Connection, name: str, sid: str) -> None:
+    """Create tag ``name`` at ``sid``, or move it there: only for the tags a pull keeps
+    under a remote's name (``origin/best``), which later pulls replace."""
+    check_name(name, "tag")
+    db.execute("insert or replace into refs values ('', 'tag', ?, ?)", [name, sid])
 
 
 def first_parent(db: sqlite3.Connection, sid: str) -> str | None:
@@ -238,3 +262,60 @@ def parent_map(db: sqlite3.Connection) -> dict[str, list[str]]:
     ):
         out.setdefault(sid, []).append(parent)
     return out
+
+
+# -- the DAG: merge bases and first-parent paths -----------------------------------------
+
+
+def ancestors(parents: dict[str, list[str]], sid: str) -> set[str]:
+    """``sid`` and every snapshot before it, along any parent (``parents``: ``parent_map``)."""
+    seen: set[str] = set()
+    stack = [sid]
+    while stack:
+        cur = stack.pop()
+        if cur not in seen:
+            seen.add(cur)
+            stack.extend(parents.get(cur, ()))
+    return seen
+
+
+def merge_bases(db: sqlite3.Connection, a: str, b: str) -> list[str]:
+    """The lowest common ancestors of ``a`` and ``b``: the common ancestors that come
+    before no other common ancestor. One in a plain fork; several after criss-cross
+    merges; none for unrelated snapshots. Newest first (then by id)."""
+    parents = parent_map(db)
+    common = ancestors(parents, a) & ancestors(parents, b)
+    # Every snapshot before a common ancestor, in one walk from all their parents.
+    below: set[str] = set()
+    stack = [p for sid in common for p in parents.get(sid, ())]
+    while stack:
+        cur = stack.pop()
+        if cur not in below:
+            below.add(cur)
+            stack.extend(parents.get(cur, ()))
+    lowest = sorted(common - below)
+    if len(lowest) <= 1:
+        return lowest
+    placeholders = ",".join("?" * len(lowest))
+    rows = db.execute(
+        f"select id from snapshots where id in ({placeholders}) order by created_at desc, id",
+        lowest,
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def first_parent_path(db: sqlite3.Connection, start: str, end: str) -> list[str] | None:
+    """``[start, ..., end]`` along first parents back from ``end``; None when ``start``
+    is not on that path."""
+    path = [end]
+    seen = {end}
+    cur = end
+    while cur != start:
+        parent = first_parent(db, cur)
+        if parent is None or parent in seen:
+            return None
+        path.append(parent)
+        seen.add(parent)
+        cur = parent
+    path.reverse()
+    return path

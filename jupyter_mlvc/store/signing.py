@@ -1,7 +1,9 @@
-"""The user's secret key, and the signatures that let a store's pickles be trusted.
+"""The user's secret key, and the HMAC signatures of earlier versions.
 
-Unpickling runs code, so a snapshot's variables are only loaded when its manifest
-carries a valid HMAC made with *this* user's key. The key lives outside every
+Unpickling runs code, so a snapshot's variables are only loaded when it carries a
+valid signature made with *this* user's key or a key they accept. New signatures are
+Ed25519, made with the key pair derived from this secret (``keys``); the HMACs made
+before keep verifying. The key lives outside every
 store (under the Jupyter data dir, owner-only), so copying a store from someone
 else, or editing it, does not copy the right to run its pickles.
 """
@@ -129,6 +131,27 @@ def trusted_keys() -> dict[str, tuple[str, bytes]]:
     return out
 
 
+#: A trusted key may not be called this: it is how the user's own key is named.
+OWN_NAME = "you"
+
+
+def check_key_name(name: str) -> str:
+    """``name`` if it can name a trusted key (letters, digits, '-', '_', '.'); else ``ValueError``."""
+    if (
+        not isinstance(name, str)
+        or not 0 < len(name) <= 100
+        or name.startswith(".")
+        or name == OWN_NAME
+        or not name.replace("-", "").replace("_", "").replace(".", "").isalnum()
+        or not name.isascii()
+    ):
+        raise ValueError(
+            f"{name!r} is not a valid key name: use letters, digits, '-', '_', '.' "
+            f"(not {OWN_NAME!r})"
+        )
+    return name
+
+
 def add_trusted_key(source: str | os.PathLike, name: str | None = None) -> tuple[str, str]:
     """Copy the key file ``source`` (as written by ``load_key``: hex) into the trusted
     folder, owner-only. Returns ``(name, key id)``; ``ValueError`` if it is no key."""
@@ -136,12 +159,18 @@ def add_trusted_key(source: str | os.PathLike, name: str | None = None) -> tuple
         key = bytes.fromhex(Path(source).read_text().strip())
     except UnicodeDecodeError:
         raise ValueError(f"{source} is not a key file (expected {KEY_BYTES * 2} hex digits)")
+    return add_trusted_secret(key, name, source)
+
+
+def add_trusted_secret(
+    key: bytes, name: str | None = None, source: object = "the key"
+) -> tuple[str, str]:
+    """Keep a teammate's secret key in the trusted folder, owner-only (how earlier
+    versions shared keys). Returns ``(name, key id)``; ``ValueError`` if it is no key."""
     if len(key) < 16:
         raise ValueError(f"{source} is not a key file (expected {KEY_BYTES * 2} hex digits)")
     kid = key_id(key)
-    name = name or f"key-{kid}"
-    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise ValueError(f"{name!r} is not a valid key name: use letters, digits, '-', '_', '.'")
+    name = check_key_name(name or f"key-{kid}")
     folder = trusted_keys_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     target = folder / f"{name}.key"

@@ -1,18 +1,22 @@
 """Who vouches for a snapshot: its signatures, one per key, and the keys this user accepts.
 
 A snapshot's pickles are loaded only when one of its signatures verifies under a key
-the user accepts: their own, or a teammate's from the trusted folder
-(``signing.trusted_keys``). A store shared by several people holds a signature per
+the user accepts: their own, or a teammate's public key from the trusted folder
+(``keys.trusted_public_keys``; or a secret key trusted by an earlier version,
+``signing.trusted_keys``). A store shared by several people holds a signature per
 key, so one person's ``trust`` never replaces another's.
+
+New signatures are Ed25519 (``keys.sign``: 128 hex digits, under the key's
+fingerprint); HMACs (64 hex digits, under an HMAC key id) made before still verify.
 
 Each signature is kept twice: as a row of the index (table ``signatures``), which
 listing reads, and as a file ``signatures/<snapshot id>.<key id>`` beside the objects,
 written before the row. The files let a rebuilt index (``fsck --rebuild-index``) trust
-again exactly what was trusted before: a signature is an HMAC of the snapshot id,
+again exactly what was trusted before: a signature signs the snapshot id,
 which hashes the manifest, so a file cannot vouch for anything but the snapshot it
 was made for, and nobody without the key can make one.
 
-Every check recomputes the HMAC with the accepted keys; a row or file from anywhere
+Every check verifies the signature again with the accepted keys; a row or file from anywhere
 else (a pulled entry, a copied store) is inert unless a key the user accepts made it.
 
 Indexes made before signatures were kept per key hold one in ``snapshots.signature``
@@ -29,10 +33,11 @@ import secrets
 import sqlite3
 import stat
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import keys as public_keys
 from . import signing
 from .index import SIGNATURES_VERSION, Index
 
@@ -42,23 +47,37 @@ LEGACY_KEY_ID = "legacy"
 #: The name of a signature file: ``<snapshot id>.<key id>``.
 _FILE = re.compile(r"([0-9a-f]{64})\.([0-9a-f]{16})")
 _ID = re.compile(r"[0-9a-f]{64}")
-_SIGNATURE_BYTES = 64
+#: The longest signature: Ed25519's, in hex.
+_SIGNATURE_BYTES = 128
 #: A snapshot's signatures: ``(key id, signature)`` pairs, unverified; a key id may
 #: come twice (from two tables) with different values.
 SignaturePairs = Iterable[tuple[str, Any]]
 
 
+def well_formed(signature: object) -> bool:
+    """Whether ``signature`` has the form of a signature: an HMAC or an Ed25519 one."""
+    return signing.is_signature(signature) or public_keys.is_signature(signature)
+
+
 @dataclass(frozen=True)
 class Keyring:
-    """The keys whose signatures this user accepts: ``{key id: (name, key)}``, their
-    own first, named ``"you"``."""
+    """The keys whose signatures this user accepts, their own first, named ``"you"``:
+    secret (HMAC) keys as ``{key id: (name, key)}`` and public keys as ``{fingerprint:
+    (name, raw public key)}``."""
 
     keys: dict[str, tuple[str, bytes]]
     own_id: str
+    public: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    own_fingerprint: str = ""
 
     def signer(self, sid: str, signatures: SignaturePairs) -> str | None:
         """The name of an accepted key that made one of ``signatures`` of ``sid``."""
         for kid, sig in signatures:
+            if kid in self.public and public_keys.is_signature(sig):
+                name, raw = self.public[kid]
+                if public_keys.verify(raw, sid, sig):
+                    return name
+                continue
             if kid == LEGACY_KEY_ID:
                 # Recorded without its signer: whichever accepted key made it.
                 candidates = list(self.keys.values())
@@ -73,12 +92,33 @@ class Keyring:
 
 
 def keyring(own_key: bytes) -> Keyring:
-    """The keys this user accepts now: ``own_key`` and those of the trusted folder (read
-    anew each time; a listing asks once for all its snapshots)."""
+    """The keys this user accepts now: ``own_key`` (its HMAC and its public key) and
+    those of the trusted folder (read anew each time; a listing asks once for all its
+    snapshots). A secret key trusted by an earlier version stands for its public key too."""
     own_id = signing.key_id(own_key)
-    keys = {own_id: ("you", own_key)}
-    keys.update((kid, named) for kid, named in signing.trusted_keys().items() if kid != own_id)
-    return Keyring(keys, own_id)
+    own_public = public_keys.public_key(own_key, "")
+    keys = {own_id: (signing.OWN_NAME, own_key)}
+    public = {own_public.fingerprint: (signing.OWN_NAME, own_public.raw)}
+    for kid, (name, secret) in signing.trusted_keys().items():
+        if kid != own_id:
+            keys[kid] = (name, secret)
+            derived = public_keys.public_key(secret, "")
+            public.setdefault(derived.fingerprint, (name, derived.raw))
+    for fp, named in public_keys.trusted_public_keys().items():
+        public.setdefault(fp, named)
+    return Keyring(keys, own_id, public, own_public.fingerprint)
+
+
+def own_signature(index: Index, sid: str, ring: Keyring) -> bool:
+    """Whether the user's own key signed ``sid`` (a commit, or their ``trust``), not
+    only a teammate's key they accept."""
+    own = Keyring(
+        {ring.own_id: ring.keys[ring.own_id]},
+        ring.own_id,
+        {ring.own_fingerprint: ring.public[ring.own_fingerprint]},
+        ring.own_fingerprint,
+    )
+    return own.signer(sid, signatures(index, sid)) is not None
 
 
 # -- reading --------------------------------------------------------------------------
@@ -132,10 +172,11 @@ def is_trusted(index: Index, sid: str, ring: Keyring) -> bool:
 
 
 def add_signature(db: sqlite3.Connection, store: Path, sid: str, key: bytes) -> str:
-    """Sign ``sid`` with ``key``: the file first, then the row (``db`` is inside a write
+    """Sign ``sid`` with the key pair of the secret ``key`` (Ed25519, under its public
+    key's fingerprint): the file first, then the row (``db`` is inside a write
     transaction). Returns the signature."""
-    sig = signing.sign(key, sid)
-    record_signatures(db, store, sid, {signing.key_id(key): sig})
+    sig = public_keys.sign(key, sid)
+    record_signatures(db, store, sid, {public_keys.public_key(key, "").fingerprint: sig})
     return sig
 
 
@@ -145,11 +186,7 @@ def record_signatures(
     """Keep signatures of ``sid`` as they came (a pulled entry's: any key, unverified),
     the files first, then the rows. Anything not shaped like a key id and a signature
     is left out: it could not verify, and a key id becomes part of a file name."""
-    wanted = {
-        kid: sig
-        for kid, sig in sigs.items()
-        if signing.is_key_id(kid) and signing.is_signature(sig)
-    }
+    wanted = {kid: sig for kid, sig in sigs.items() if signing.is_key_id(kid) and well_formed(sig)}
     if not wanted or not _ID.fullmatch(sid):
         return
     folder = store / SIGNATURES_DIR
@@ -207,7 +244,7 @@ def _read_signature(path: Path) -> str | None:
             return None
         data = f.read(_SIGNATURE_BYTES + 1)
     sig = data.decode("ascii", "replace")
-    return sig if signing.is_signature(sig) else None
+    return sig if well_formed(sig) else None
 
 
 def restore_signatures(db: sqlite3.Connection, store: Path, sids: Iterable[str]) -> int:
@@ -245,6 +282,7 @@ __all__ = [
     "add_signature",
     "is_trusted",
     "keyring",
+    "own_signature",
     "record_signatures",
     "restore_signatures",
     "saved_signatures",
@@ -252,4 +290,5 @@ __all__ = [
     "signed_with",
     "sweep_signatures",
     "trusted_by",
+    "well_formed",
 ]

@@ -71,6 +71,31 @@ export interface IRefs {
   head: string | null;
 }
 
+/** A snapshot as the commit graph needs it (GET /mlvc/api/graph). */
+export interface IGraphNode {
+  id: string;
+  short_id: string;
+  /** First parent first; a merge has two. */
+  parents: string[];
+  message: string;
+  created_at: string;
+  branch: string | null;
+  tags: string[];
+  auto: boolean;
+}
+
+/** Every snapshot of a notebook (newest first, up to a limit) and its refs. */
+export interface IGraph {
+  nodes: IGraphNode[];
+  total: number;
+  /** More snapshots than `nodes`: the oldest were left out. */
+  truncated: boolean;
+  head: string | null;
+  current_branch: string | null;
+  /** Branch name -> the id of its tip. */
+  branches: { [name: string]: string };
+}
+
 export interface IListQuery {
   limit?: number;
   offset?: number;
@@ -198,6 +223,10 @@ export function getHead(path: string): Promise<IHead> {
 
 export function getRefs(path: string): Promise<IRefs> {
   return request<IRefs>('refs', { path });
+}
+
+export function getGraph(path: string): Promise<IGraph> {
+  return request<IGraph>('graph', { path });
 }
 
 export function putLiveNotebook(

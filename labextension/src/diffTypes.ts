@@ -225,6 +225,16 @@ export interface INbdimePart {
   trusted: boolean;
 }
 
+/**
+ * When B is a merge: which variables added or changed since A hold the content of
+ * its first parent (merged into) or of its second (merged in).
+ */
+export interface IMergeOrigin {
+  parents: string[];
+  from_first: string[];
+  from_second: string[];
+}
+
 /** `repo.diff(a, b).to_dict()` plus, from the REST API, nbdime's diff. */
 export interface IDiff {
   a: IDiffSide;
@@ -235,4 +245,5 @@ export interface IDiff {
   notebook: INotebookDiff | null;
   empty?: boolean;
   nbdime: INbdimePart | null;
+  merge?: IMergeOrigin | null;
 }

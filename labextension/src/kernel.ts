@@ -15,9 +15,13 @@ import {
   ICommitResult,
   IDiffResult,
   IKernelRequest,
+  IMergeRequest,
+  IMergeResult,
   IReply,
+  IRestoreRequest,
   IRestoreResult,
-  REPLY_MIME
+  REPLY_MIME,
+  SkippedChoice
 } from './protocol';
 
 /** The kernel refused or failed a request; `kind` is the error's class. */
@@ -119,16 +123,31 @@ export function commitInKernel(
   return callKernel<ICommitResult>(sessionContext, { op: 'commit', message });
 }
 
-/** Restore snapshot `ref`: every variable, or only `names`. */
+/**
+ * Restore snapshot `ref`: every variable, or only `names`. A full restore keeps
+ * the variables the snapshot could not save, unless `skipped` is "remove".
+ */
 export function restoreInKernel(
   sessionContext: ISessionContext,
   ref: string,
-  names: string[] = []
+  names: string[] = [],
+  skipped: SkippedChoice = 'keep'
 ): Promise<IRestoreResult> {
-  return callKernel<IRestoreResult>(
-    sessionContext,
-    names.length ? { op: 'restore', ref, names } : { op: 'restore', ref }
-  );
+  const request: IRestoreRequest = names.length
+    ? { op: 'restore', ref, names }
+    : { op: 'restore', ref };
+  if (!names.length && skipped !== 'keep') {
+    request.skipped = skipped;
+  }
+  return callKernel<IRestoreResult>(sessionContext, request);
+}
+
+/** Preview or make a merge of `request.ref` into the current state. */
+export function mergeInKernel(
+  sessionContext: ISessionContext,
+  request: Omit<IMergeRequest, 'op'>
+): Promise<IMergeResult> {
+  return callKernel<IMergeResult>(sessionContext, { op: 'merge', ...request });
 }
 
 /** Compare snapshot `ref` with the kernel's variables. */

@@ -9,18 +9,31 @@ import { VDomModel } from '@jupyterlab/ui-components';
 
 import {
   ApiError,
+  getGraph,
   getHead,
   getRefs,
   getSnapshot,
   getSnapshotNotebook,
+  IGraph,
   ISnapshot,
   ISnapshotDetail,
   listSnapshots
 } from './api';
-import { commitInKernel, restoreInKernel } from './kernel';
+import { IGraphLayout, layoutGraph } from './graph';
+import { commitInKernel, mergeInKernel, restoreInKernel } from './kernel';
 import { LiveSync } from './live';
-import { commitNotice, INotice, restoreNotice } from './notices';
+import {
+  commitNotice,
+  INotice,
+  mergeNotice,
+  restoreNotice,
+  upToDateNotice
+} from './notices';
+import { IMergeResult, MergeSide } from './protocol';
 import { untrustedNotebook } from './trust';
+
+/** How the history is shown: a paged list, or the whole commit graph. */
+export type HistoryView = 'list' | 'graph';
 
 /** The options users tune in the settings editor (schema/plugin.json). */
 export interface ISidebarSettings {
@@ -28,14 +41,25 @@ export interface ISidebarSettings {
   pageSize: number;
   showAutoSnapshots: boolean;
   confirmRestore: boolean;
+  historyView: HistoryView;
 }
 
 export const DEFAULT_SETTINGS: ISidebarSettings = {
   refreshInterval: 1500,
   pageSize: 50,
   showAutoSnapshots: true,
-  confirmRestore: true
+  confirmRestore: true,
+  historyView: 'list'
 };
+
+/** A merge being previewed: what the kernel said would happen, and the user's choices. */
+export interface IMergeState {
+  /** The branch (or snapshot) merged into the current state. */
+  ref: string;
+  preview: IMergeResult;
+  /** The side each conflict (by its row in `preview.conflicts`) takes; null: not chosen yet. */
+  choices: (MergeSide | null)[];
+}
 
 function messageOf(error: unknown): string {
   if (error instanceof ApiError || error instanceof Error) {
@@ -73,6 +97,20 @@ export class SidebarModel extends VDomModel {
 
   /** Persists `showAutoSnapshots` (set by index.ts to write the setting). */
   saveShowAuto: ((show: boolean) => void) | null = null;
+  /** Persists `historyView` (set by index.ts to write the setting). */
+  saveView: ((view: HistoryView) => void) | null = null;
+
+  /** Every snapshot of the notebook, for the graph view (loaded only in that view). */
+  graph: IGraph | null = null;
+  /** Its layout, worked out once per change of `graph` or of the folding. */
+  graphLayout: IGraphLayout | null = null;
+  /** Show the automatic snapshots in the graph (they are folded by default). */
+  graphShowAuto = false;
+
+  /** The merge being previewed, if any. */
+  merge: IMergeState | null = null;
+  /** A full restore also removes the variables the snapshot could not save. */
+  dropSkipped = false;
 
   selectedId: string | null = null;
   detail: ISnapshotDetail | null = null;
@@ -88,6 +126,10 @@ export class SidebarModel extends VDomModel {
     return this.panel && !this.panel.isDisposed
       ? this.panel.context.path
       : null;
+  }
+
+  get view(): HistoryView {
+    return this.settings.historyView;
   }
 
   get filtered(): boolean {
@@ -147,6 +189,11 @@ export class SidebarModel extends VDomModel {
     this.compareIds = [];
     this.notice = null;
     this.version = null;
+    this.graph = null;
+    this.graphLayout = null;
+    this.graphVersion = null;
+    this.merge = null;
+    this.dropSkipped = false;
     this.changed();
   }
 
@@ -174,6 +221,12 @@ export class SidebarModel extends VDomModel {
         getRefs(path),
         getHead(path)
       ]);
+      // The whole graph is fetched again only when the store changed.
+      const graph =
+        this.view === 'graph' &&
+        (!this.graph || this.graphVersion !== head.version)
+          ? await getGraph(path)
+          : null;
       if (ticket !== this.ticket || path !== this.path) {
         return;
       }
@@ -185,6 +238,11 @@ export class SidebarModel extends VDomModel {
       this.branches = Object.keys(refs.branches).sort();
       this.version = head.version;
       this.loadError = null;
+      if (graph) {
+        this.graph = graph;
+        this.graphVersion = head.version;
+        this.relayout();
+      }
     } catch (error) {
       if (ticket === this.ticket) {
         this.loadError = messageOf(error);
@@ -261,6 +319,7 @@ export class SidebarModel extends VDomModel {
     this.detail = null;
     this.detailError = null;
     this.chosen = new Set();
+    this.dropSkipped = false;
     this.changed();
     if (id) {
       await this.loadDetail(id);
@@ -308,14 +367,68 @@ export class SidebarModel extends VDomModel {
    * The ticked snapshots as (older, newer), by time; ids of snapshots no longer
    * listed keep their order of ticking.
    */
+  /** A snapshot listed in the list or in the graph: its id, short id and time. */
+  findSnapshot(
+    id: string
+  ): Pick<ISnapshot, 'id' | 'short_id' | 'created_at'> | null {
+    const listed = this.snapshots.find(s => s.id === id);
+    if (listed) {
+      return listed;
+    }
+    const row = this.graphLayout?.index.get(id);
+    return row === undefined ? null : this.graphLayout!.rows[row].node;
+  }
+
   get comparePair(): [string, string] | null {
     if (this.compareIds.length !== 2) {
       return null;
     }
     const time = (id: string): number =>
-      Date.parse(this.snapshots.find(s => s.id === id)?.created_at ?? '') || 0;
+      Date.parse(this.findSnapshot(id)?.created_at ?? '') || 0;
     const [x, y] = this.compareIds;
     return time(x) <= time(y) ? [x, y] : [y, x];
+  }
+
+  /** Show the paged list or the commit graph, and remember it in the settings. */
+  setView(view: HistoryView): void {
+    if (view === this.view) {
+      return;
+    }
+    this.settings = { ...this.settings, historyView: view };
+    this.changed();
+    if (view === 'graph') {
+      void this.reload();
+    }
+    // Writing the setting calls back with the same value: nothing more happens.
+    this.saveView?.(view);
+  }
+
+  /** Unfold or fold the automatic snapshots of the graph. */
+  setGraphShowAuto(show: boolean): void {
+    if (show === this.graphShowAuto) {
+      return;
+    }
+    this.graphShowAuto = show;
+    this.relayout();
+    this.changed();
+  }
+
+  /** Work out the graph's lanes again: after new data, or a change of the folding. */
+  private relayout(): void {
+    const graph = this.graph;
+    if (!graph) {
+      this.graphLayout = null;
+      return;
+    }
+    const main =
+      (graph.current_branch && graph.branches[graph.current_branch]) ||
+      graph.head;
+    this.graphLayout = layoutGraph(graph.nodes, {
+      showAuto: this.graphShowAuto,
+      head: graph.head,
+      branches: graph.branches,
+      main
+    });
   }
 
   /** Show or hide automatic snapshots, and remember it in the settings. */
@@ -343,6 +456,11 @@ export class SidebarModel extends VDomModel {
 
   setChosen(names: string[]): void {
     this.chosen = new Set(names);
+    this.changed();
+  }
+
+  setDropSkipped(drop: boolean): void {
+    this.dropSkipped = drop;
     this.changed();
   }
 
@@ -385,11 +503,17 @@ export class SidebarModel extends VDomModel {
     if (!panel || !snap) {
       return false;
     }
+    const unsaved = Object.keys(snap.skipped).sort();
+    const skipped =
+      !names.length && unsaved.length && this.dropSkipped ? 'remove' : 'keep';
     if (this.settings.confirmRestore) {
       const what = names.length
         ? `Restore ${names.join(', ')} from ${describe(snap)}? Other variables stay as they are.`
         : `Restore every variable of ${describe(snap)}? Variables created since are removed. ` +
-          'The current state is committed first if it changed, so it can be brought back.';
+          'The current state is committed first if it changed, so it can be brought back.' +
+          (skipped === 'remove'
+            ? ` ${unsaved.join(', ')} (not saved in the snapshot) will be removed too.`
+            : '');
       const answer = await showDialog({
         title: 'Restore kernel state',
         body: what,
@@ -409,7 +533,7 @@ export class SidebarModel extends VDomModel {
       async () => {
         await this.live.flush(panel);
         return restoreNotice(
-          await restoreInKernel(panel.sessionContext, snap.id, names)
+          await restoreInKernel(panel.sessionContext, snap.id, names, skipped)
         );
       }
     );
@@ -481,6 +605,108 @@ export class SidebarModel extends VDomModel {
     );
   }
 
+  // -- merging a branch into the current state ---------------------------------------
+
+  /** Ask the kernel what merging `ref` would do, and show it for the user to decide. */
+  async previewMerge(ref: string): Promise<boolean> {
+    const panel = this.panel;
+    if (!panel || this.busy) {
+      return false;
+    }
+    this.busy = `Looking at what merging ${ref} would do…`;
+    this.notice = null;
+    this.merge = null;
+    this.changed();
+    try {
+      await this.live.flush(panel);
+      const preview = await mergeInKernel(panel.sessionContext, {
+        ref,
+        preview: true
+      });
+      if (panel !== this.panel) {
+        return false;
+      }
+      if (preview.up_to_date) {
+        this.notice = upToDateNotice(preview);
+      } else {
+        this.merge = {
+          ref,
+          preview,
+          choices: preview.conflicts.map(c => c.resolution)
+        };
+      }
+      return true;
+    } catch (error) {
+      this.notify('error', 'Cannot merge', messageOf(error));
+      return false;
+    } finally {
+      this.busy = null;
+      this.changed();
+    }
+  }
+
+  /** Choose the side of conflict `row` of the merge being previewed (every row if null). */
+  chooseMergeSide(row: number | null, side: MergeSide): void {
+    const merge = this.merge;
+    if (!merge) {
+      return;
+    }
+    this.merge = {
+      ...merge,
+      choices: merge.choices.map((choice, i) =>
+        row === null || i === row ? side : choice
+      )
+    };
+    this.changed();
+  }
+
+  cancelMerge(): void {
+    this.merge = null;
+    this.changed();
+  }
+
+  /**
+   * Merge as previewed, each conflict taking the side chosen for it; then load
+   * the merged notebook into the editor. A conflict left open is refused by the
+   * kernel, and then nothing changes.
+   */
+  async confirmMerge(): Promise<boolean> {
+    const panel = this.panel;
+    const merge = this.merge;
+    if (!panel || !merge) {
+      return false;
+    }
+    const resolve: { [name: string]: MergeSide } = {};
+    merge.preview.conflicts.forEach((conflict, i) => {
+      const side = merge.choices[i];
+      if (side) {
+        for (const name of conflict.names) {
+          resolve[name] = side;
+        }
+      }
+    });
+    const ok = await this.act('Merging…', 'Merge failed', panel, async () => {
+      await this.live.flush(panel);
+      const result = await mergeInKernel(panel.sessionContext, {
+        ref: merge.ref,
+        resolve
+      });
+      const merged = result.notebook.merged;
+      if (merged && !panel.isDisposed && panel.model) {
+        // The merged notebook holds cells of both sides: trusted only if both were.
+        const trusted = result.ours.trusted && result.theirs.trusted;
+        panel.model.fromJSON(trusted ? merged : untrustedNotebook(merged));
+        await this.live.flush(panel);
+      }
+      return mergeNotice(result, merged !== null);
+    });
+    if (ok && this.merge === merge) {
+      this.merge = null;
+      this.changed();
+    }
+    return ok;
+  }
+
   /** Run an action in the kernel; its notice, or its error's, is shown above the list. */
   private async act(
     label: string,
@@ -517,5 +743,7 @@ export class SidebarModel extends VDomModel {
   }
 
   private version: string | null = null;
+  /** The store's version the graph was loaded at. */
+  private graphVersion: string | null = null;
   private ticket = 0;
 }

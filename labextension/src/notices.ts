@@ -2,7 +2,7 @@
  * The messages shown above the snapshot list after an action, made from the
  * kernel protocol's structured results.
  */
-import { ICommitResult, IRestoreResult } from './protocol';
+import { ICommitResult, IMergeResult, IRestoreResult } from './protocol';
 
 /** Names a result lists under one label, e.g. "restored: x, y". */
 export interface INoticeList {
@@ -45,6 +45,34 @@ export function restoreNotice(result: IRestoreResult): INotice {
         items: withReasons(result.kept ?? {})
       },
       { label: 'could not restore', items: failed }
+    ])
+  };
+}
+
+/** Merging a branch already in the current history: nothing to do. */
+export function upToDateNotice(result: IMergeResult): INotice {
+  return { kind: 'info', title: 'Already up to date', text: result.summary };
+}
+
+/** What a merge did; `loaded`: the merged notebook is now in the editor. */
+export function mergeNotice(result: IMergeResult, loaded: boolean): INotice {
+  const resolved = result.conflicts
+    .filter(c => c.resolution)
+    .map(c => `${c.names.join(', ')} (${c.resolution})`);
+  const cells = result.notebook.conflicts;
+  const notebook = loaded
+    ? cells
+      ? `The editor holds the merged notebook (not saved yet): ${cells} cell${cells === 1 ? '' : 's'} marked with conflicts to fix by hand.`
+      : 'The editor holds the merged notebook (not saved yet).'
+    : '';
+  return {
+    kind: 'info',
+    title: 'Merged',
+    text: [result.summary, notebook].filter(Boolean).join('\n'),
+    lists: nonEmpty([
+      { label: 'from theirs', items: result.from_theirs },
+      { label: 'removed', items: result.removed },
+      { label: 'conflicts resolved', items: resolved }
     ])
   };
 }

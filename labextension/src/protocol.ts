@@ -15,11 +15,18 @@ export interface ICommitRequest {
   metrics?: { [name: string]: number };
 }
 
+/**
+ * What a full restore does with the variables the snapshot could not save at
+ * commit (open files, generators): keep today's values (the default), or remove them.
+ */
+export type SkippedChoice = 'keep' | 'remove';
+
 /** Restore a snapshot's variables: all of them, or only `names` (Python identifiers). */
 export interface IRestoreRequest {
   op: 'restore';
   ref: string;
   names?: string[];
+  skipped?: SkippedChoice;
 }
 
 /** Compare a snapshot with the kernel's variables. */
@@ -28,7 +35,25 @@ export interface IDiffRequest {
   ref: string;
 }
 
-export type IKernelRequest = ICommitRequest | IRestoreRequest | IDiffRequest;
+/** Which side a merge conflict takes. */
+export type MergeSide = 'ours' | 'theirs';
+
+/**
+ * Merge snapshot or branch `ref` into the current state (HEAD and the kernel's
+ * variables); with `preview`, only say what would happen.
+ */
+export interface IMergeRequest {
+  op: 'merge';
+  ref: string;
+  preview?: boolean;
+  strategy?: MergeSide;
+  /** The side each conflicting variable takes, by name. */
+  resolve?: { [name: string]: MergeSide };
+  message?: string;
+}
+
+export type IKernelRequest =
+  ICommitRequest | IRestoreRequest | IDiffRequest | IMergeRequest;
 
 export interface ICommitResult {
   snapshot: ISnapshot;
@@ -55,6 +80,47 @@ export interface IRestoreResult {
   kept: { [name: string]: string };
   rng: string[];
   seconds: number;
+  summary: string;
+}
+
+/** How a variable changed on one side of a merge, since the merge base. */
+export type MergeChange = 'added' | 'changed' | 'removed';
+
+/** Variables changed differently on both sides: one row of the conflicts table. */
+export interface IMergeConflict {
+  /** Names that share their objects (one conflict, decided together). */
+  names: string[];
+  /** One-line descriptions of the value at the base and on each side (null: absent). */
+  base: string | null;
+  ours: string | null;
+  theirs: string | null;
+  ours_change: MergeChange;
+  theirs_change: MergeChange;
+  resolution: MergeSide | null;
+}
+
+export interface IMergeResult {
+  preview: boolean;
+  /** Theirs is already in the history of ours: nothing to merge. */
+  up_to_date: boolean;
+  ours: ISnapshot;
+  theirs: ISnapshot;
+  base: ISnapshot | null;
+  from_theirs: string[];
+  removed: string[];
+  kept_ours: string[];
+  conflicts: IMergeConflict[];
+  unresolved: string[];
+  notebook: {
+    /** The merged notebook (nbformat JSON), or null when there is none to merge. */
+    merged: any | null;
+    /** Cells holding nbdime's conflict markers. */
+    conflicts: number;
+  };
+  /** The merge snapshot (two parents); null for a preview. */
+  snapshot: ISnapshot | null;
+  /** The state saved first, if it differed from HEAD. */
+  saved: ISnapshot | null;
   summary: string;
 }
 

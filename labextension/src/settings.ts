@@ -30,14 +30,19 @@ function apply(
     refreshInterval: read('refreshInterval'),
     pageSize: read('pageSize'),
     showAutoSnapshots: read('showAutoSnapshots'),
-    confirmRestore: read('confirmRestore')
+    confirmRestore: read('confirmRestore'),
+    historyView: read('historyView') === 'graph' ? 'graph' : 'list'
   };
   live.enabled = settings.get('syncEditorContent').composite !== false;
   live.delay = (settings.get('syncDelay').composite as number) ?? 1000;
   if (before.refreshInterval <= 0 && model.settings.refreshInterval > 0) {
     schedule();
   }
-  if (before.showAutoSnapshots !== model.settings.showAutoSnapshots) {
+  if (
+    before.showAutoSnapshots !== model.settings.showAutoSnapshots ||
+    before.historyView !== model.settings.historyView
+  ) {
+    // The graph is fetched again only if the store changed since it was loaded.
     void model.reload();
   }
 }
@@ -53,13 +58,15 @@ export function connectSettings(
     .then(([settings]) => {
       apply(settings, targets);
       settings.changed.connect(() => apply(settings, targets));
-      targets.model.saveShowAuto = show => {
+      const save = (key: string, value: boolean | string): void => {
         settings
-          .set('showAutoSnapshots', show)
+          .set(key, value)
           .catch(reason =>
             console.error('jupyter_mlvc: cannot save the setting', reason)
           );
       };
+      targets.model.saveShowAuto = show => save('showAutoSnapshots', show);
+      targets.model.saveView = view => save('historyView', view);
     })
     .catch(reason =>
       console.error('jupyter_mlvc: cannot load the settings', reason)

@@ -7,6 +7,7 @@ import { MetricsTable } from './CompareMetrics';
 import { NotebookHeading } from './CompareNotebookHeading';
 import { Sides } from './CompareSides';
 import { VariablesTable } from './CompareVariables';
+import { MergeOrigin } from './MergeOrigin';
 
 export function CompareBody(props: {
   diff: IDiff | null;
@@ -29,6 +30,7 @@ export function CompareBody(props: {
     <div className="jp-mlvc-compare-body">
       <Sides a={diff.a} b={diff.b} loading={loading} />
       {diff.empty && <div className="jp-mlvc-dim">No differences.</div>}
+      {diff.merge && <MergeOrigin merge={diff.merge} />}
       <MetricsTable metrics={diff.metrics} />
       <VariablesTable variables={diff.variables} />
       <EnvironmentTable environment={diff.environment} />

@@ -1,4 +1,4 @@
-/** What can be done with the selected snapshot: restore, view, compare. */
+/** What can be done with the selected snapshot: restore, view, compare, merge its branch. */
 import * as React from 'react';
 
 import { ISnapshotDetail } from '../api';
@@ -10,8 +10,28 @@ export function DetailsActions({
   detail
 }: IProps & { detail: ISnapshotDetail }): React.ReactElement {
   const chosen = [...model.chosen].sort();
+  const unsaved = Object.keys(detail.skipped).sort();
+  // Branches that end here and are not the one commits go to: they can be merged.
+  const mergeable = detail.refs.branches.filter(b => b !== model.currentBranch);
   return (
     <div className="jp-mlvc-actions">
+      {unsaved.length > 0 && (
+        <label
+          className="jp-mlvc-drop-skipped"
+          title={`Not saved in the snapshot: ${unsaved.map(n => `${n} (${detail.skipped[n]})`).join(', ')}. Unticked, a full restore keeps them with today's values.`}
+        >
+          <input
+            type="checkbox"
+            checked={model.dropSkipped}
+            onChange={event => model.setDropSkipped(event.target.checked)}
+          />
+          Also remove{' '}
+          {unsaved.length === 1
+            ? 'the variable'
+            : `the ${unsaved.length} variables`}{' '}
+          this snapshot could not save ({unsaved.join(', ')})
+        </label>
+      )}
       <button
         className="jp-mlvc-button jp-mod-accept"
         disabled={!!model.busy}
@@ -51,6 +71,20 @@ export function DetailsActions({
       >
         Compare with current
       </button>
+      {mergeable.map(branch => (
+        <button
+          key={branch}
+          className="jp-mlvc-button"
+          disabled={!!model.busy}
+          data-branch={branch}
+          onClick={() => void model.previewMerge(branch)}
+          title={`Bring the changes of branch ${branch} into ${model.currentBranch ?? 'the current state'}: see what would change first`}
+        >
+          {mergeable.length > 1
+            ? `Merge ${branch} into current…`
+            : 'Merge into current…'}
+        </button>
+      ))}
       {detail.parents.length > 0 && (
         <button
           className="jp-mlvc-button"

@@ -1,7 +1,8 @@
-/** Search, branch and automatic-snapshot filters of the list. */
+/** Search, branch and automatic-snapshot filters of the list or graph, and which of the two. */
 import * as React from 'react';
 
 import { SidebarModel } from '../model';
+import { ViewToggle } from './ViewToggle';
 
 export function Filters({
   model
@@ -18,6 +19,7 @@ export function Filters({
     );
     return () => window.clearTimeout(timer);
   }, [search]);
+  const graph = model.view === 'graph';
   return (
     <div className="jp-mlvc-filters">
       <input
@@ -43,15 +45,26 @@ export function Filters({
       </select>
       <label
         className="jp-mlvc-auto-toggle"
-        title="List the snapshots made automatically (before a checkout or a restore)"
+        title={
+          graph
+            ? 'Draw the snapshots made automatically (before a checkout or a restore); folded, edges pass through them'
+            : 'List the snapshots made automatically (before a checkout or a restore)'
+        }
       >
         <input
           type="checkbox"
-          checked={model.settings.showAutoSnapshots}
-          onChange={event => model.setShowAuto(event.target.checked)}
+          checked={
+            graph ? model.graphShowAuto : model.settings.showAutoSnapshots
+          }
+          onChange={event =>
+            graph
+              ? model.setGraphShowAuto(event.target.checked)
+              : model.setShowAuto(event.target.checked)
+          }
         />
         auto
       </label>
+      <ViewToggle model={model} />
     </div>
   );
 }

@@ -1,12 +1,15 @@
-/** The sidebar: header, notice, filters, comparison bar, list and details. */
+/** The sidebar: header, notice, merge preview, filters, comparison bar, list or graph, and details. */
 import * as React from 'react';
 
+import { BranchMergeBar } from './BranchMergeBar';
 import { CompareBar } from './CompareBar';
 import { Details } from './Details';
 import { Filters } from './Filters';
 import { Header } from './Header';
+import { MergePanel } from './MergePanel';
 import { Notice } from './Notice';
 import { IProps } from './props';
+import { SnapshotGraph } from './SnapshotGraph';
 import { SnapshotList } from './SnapshotList';
 
 export function Sidebar({ model, actions }: IProps): React.ReactElement {
@@ -22,9 +25,15 @@ export function Sidebar({ model, actions }: IProps): React.ReactElement {
     <div className="jp-mlvc-sidebar">
       <Header model={model} actions={actions} />
       <Notice model={model} />
+      <MergePanel model={model} />
       <Filters model={model} />
+      <BranchMergeBar model={model} />
       <CompareBar model={model} actions={actions} />
-      <SnapshotList model={model} actions={actions} />
+      {model.view === 'graph' ? (
+        <SnapshotGraph model={model} actions={actions} />
+      ) : (
+        <SnapshotList model={model} actions={actions} />
+      )}
       {model.selectedId && <Details model={model} actions={actions} />}
     </div>
   );

@@ -1,0 +1,40 @@
+/** Switch between the paged list of snapshots and the commit graph. */
+import * as React from 'react';
+
+import { HistoryView, SidebarModel } from '../model';
+
+const VIEWS: { view: HistoryView; label: string; title: string }[] = [
+  {
+    view: 'list',
+    label: 'List',
+    title: 'The snapshots as a list, newest first'
+  },
+  {
+    view: 'graph',
+    label: 'Graph',
+    title:
+      'Every snapshot as a commit graph: branches as lanes, forks and merges drawn'
+  }
+];
+
+export function ViewToggle({
+  model
+}: {
+  model: SidebarModel;
+}): React.ReactElement {
+  return (
+    <div className="jp-mlvc-view-toggle" role="group" aria-label="History view">
+      {VIEWS.map(({ view, label, title }) => (
+        <button
+          key={view}
+          className={`jp-mlvc-toggle${model.view === view ? ' jp-mod-active' : ''}`}
+          aria-pressed={model.view === view}
+          title={title}
+          onClick={() => model.setView(view)}
+        >
+          {label}
+        </button>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,130 @@
+"""Durability: deferred flushes, and what a crash before the flush leaves."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+from jupyter_mlvc import Repo
+from jupyter_mlvc.ops.recovery import LostInCrash
+from jupyter_mlvc.store import durability
+
+
+def unflushed(repo: Repo) -> list[str]:
+    return durability.pending(repo.index.conn)
+
+
+def as_if_power_was_lost(repo: Repo, sid: str) -> None:
+    """Leave ``sid`` as a power loss before its flush would: unflushed, by a writer of
+    an earlier boot of this machine."""
+    with repo.index.write() as db:
+        db.execute(
+            "insert or replace into unflushed values (?, ?, ?)",
+            [sid, f"{socket.gethostname()} an-earlier-boot 1", 0.0],
+        )
+
+
+def test_a_deferred_commit_is_flushed_in_the_background(repo):
+    assert repo.durability == "deferred"
+    snap = repo.commit({"x": np.arange(10)}, "first")
+    assert unflushed(repo) in ([snap.id], [])
+    assert durability.FLUSHER.wait(60)
+    assert unflushed(repo) == []
+
+
+def test_sync_mode_flushes_before_returning(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLVC_DURABILITY", "sync")
+    repo = Repo.init(tmp_path)
+    assert repo.durability == "sync" and repo.objects.fsync
+    repo.commit({"x": 1}, "first")
+    assert unflushed(repo) == []
+    monkeypatch.setenv("MLVC_FSYNC", "0")
+    assert Repo.open(tmp_path).durability == "off"
+
+
+def test_an_intact_snapshot_survives_the_check_after_a_crash(repo):
+    snap = repo.commit({"x": np.arange(1000)}, "first")
+    durability.FLUSHER.wait(60)
+    as_if_power_was_lost(repo, snap.id)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        repo.commit({"x": np.arange(1000), "y": 2}, "second")
+
+    assert unflushed(repo) in ([], [repo.head_id()])
+    assert repo.show(snap.id).id == snap.id
+    assert repo.fsck() == []
+
+
+def test_a_damaged_snapshot_is_removed_and_its_branch_moves_back(repo):
+    first = repo.commit({"x": np.zeros(100_000)}, "first")
+    second = repo.commit({"x": np.ones(100_000)}, "second")
+    durability.FLUSHER.wait(60)
+    as_if_power_was_lost(repo, second.id)
+    # The power loss left one of its objects with zeros where its bytes were.
+    chunk = repo.manifest(second.id)["units"][0]["buffers"][0]["chunks"][0]
+    path = repo.objects.path(chunk)
+    path.write_bytes(b"\0" * path.stat().st_size)
+
+    with pytest.warns(LostInCrash, match=f"snapshot {second.id[:8]} was lost in a crash"):
+        third = repo.commit({"x": np.ones(100_000)}, "again")
+
+    ids = [s.id for s in repo.list(limit=None)[0]]
+    assert second.id not in ids and first.id in ids
+    # The branch went back to the first snapshot, so the new one follows it.
+    assert third.parents == [first.id] and repo.head_id() == third.id
+    # The damaged object was not reused: it was written again, whole.
+    assert repo.objects.verify(chunk) is None and repo.fsck() == []
+    np.testing.assert_array_equal(repo.checkout(third.id)["x"], np.ones(100_000))
+
+
+def test_a_lost_manifest_loses_its_snapshot_and_a_lost_root_its_branch(repo):
+    only = repo.commit({"x": 1}, "only")
+    durability.FLUSHER.wait(60)
+    as_if_power_was_lost(repo, only.id)
+    repo.objects.path(only.id).unlink()
+
+    with pytest.warns(LostInCrash):
+        again = repo.commit({"x": 1}, "again")
+
+    assert again.parents == [] and [s.id for s in repo.list(limit=None)[0]] == [again.id]
+    assert repo.current_branch() == "main"
+
+
+def test_a_killed_writer_loses_nothing(tmp_path):
+    """The kernel dies right after the commit returned, before its flush ran."""
+    code = textwrap.dedent(
+        f"""
+        import os, numpy as np
+        from jupyter_mlvc import Repo
+        repo = Repo.init({str(tmp_path)!r})
+        snap = repo.commit({{"x": np.arange(300_000)}}, "then killed")
+        print(snap.id, flush=True)
+        os._exit(0)  # no atexit: the background flush may not have run
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    sid = out.stdout.split()[0]
+
+    repo = Repo.open(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        repo.commit({"x": 2}, "next")
+    assert unflushed(repo) in ([], [repo.head_id()])
+    np.testing.assert_array_equal(repo.checkout(sid)["x"], np.arange(300_000))
+    assert repo.fsck() == []
+
+
+def test_a_flush_of_a_live_writer_is_left_alone(repo):
+    snap = repo.commit({"x": 1}, "first")
+    durability.FLUSHER.wait(60)
+    with repo.index.write() as db:
+        durability.mark(db, snap.id)  # this very process: its flush is under way
+    repo.commit({"x": 2}, "second")
+    assert snap.id in unflushed(repo)
