@@ -593,34 +593,36 @@ class MlvcMagics(Magics):
 MlvcMagics.mlvc.__doc__ = full_help()
 
 
-def _views() -> dict[type, Callable[[Any], Any]]:
-    """The core's result types and the view that renders each (for the Python API's results)."""
-    from .ops.diff import Diff
-    from .snapshot import RestoreReport, Snapshot, Status
-
-    return {
-        Snapshot: SnapshotView,
-        Status: StatusView,
-        RestoreReport: RestoreView,
-        Diff: DiffView,
-    }
+#: The core's result types, by module and name, and the view that renders each (for the
+#: Python API's results). Named rather than imported: IPython looks a type up by name
+#: when one is displayed, so loading the extension imports none of their modules.
+VIEWS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
+    ("jupyter_mlvc.snapshot", "Snapshot", SnapshotView),
+    ("jupyter_mlvc.snapshot", "Status", StatusView),
+    ("jupyter_mlvc.snapshot", "RestoreReport", RestoreView),
+    ("jupyter_mlvc.ops.diff", "Diff", DiffView),
+    ("jupyter_mlvc.ops.merge", "MergeResult", MergeView),
+    ("jupyter_mlvc.ops.bisect", "BisectResult", BisectView),
+)
 
 
 def _register_formatters(ipython: Any) -> None:
     formatters = ipython.display_formatter.formatters
-    for cls, view in _views().items():
-        formatters["text/html"].for_type(cls, lambda obj, view=view: view(obj)._repr_html_())
-        formatters["text/plain"].for_type(
-            cls, lambda obj, p, cycle, view=view: p.text(view(obj).text())
+    for module, name, view in VIEWS:
+        formatters["text/html"].for_type_by_name(
+            module, name, lambda obj, view=view: view(obj)._repr_html_()
+        )
+        formatters["text/plain"].for_type_by_name(
+            module, name, lambda obj, p, cycle, view=view: p.text(view(obj).text())
         )
 
 
 def _unregister_formatters(ipython: Any) -> None:
     formatters = ipython.display_formatter.formatters
-    for cls in _views():
+    for module, name, _ in VIEWS:
         for mime in ("text/html", "text/plain"):
             try:
-                formatters[mime].pop(cls)
+                formatters[mime].pop(f"{module}.{name}")
             except KeyError:
                 pass
 

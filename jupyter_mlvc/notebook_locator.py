@@ -17,7 +17,6 @@ import json
 import os
 import re
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -166,6 +165,9 @@ def _alive(pid: int) -> bool:
 
 
 def _sessions(info: Mapping[str, Any], timeout: float) -> list[Mapping[str, Any]]:
+    # Imported here: http, ssl and email cost a kernel that asks no server ~50 ms.
+    import urllib.request
+
     url = str(info.get("url", ""))
     if not url.startswith(("http://", "https://")):
         return []

@@ -347,3 +347,17 @@ def test_the_magic_merges_and_draws(shell, capsys):
     mlvc(shell, "log --graph")
     graph = capsys.readouterr().out
     assert graph.splitlines()[0].startswith("*   ") and "Merge feature" in graph
+
+
+def test_the_apis_results_display_as_views_in_a_notebook(shell, tmp_path):
+    (tmp_path / "p").mkdir()
+    repo = Repo.init(tmp_path / "p")
+    ns = {"x": 1, "y": 1}
+    diverged(repo, ns, ours={"y": 2}, theirs={"x": 2})
+    shell.run_line_magic("load_ext", "jupyter_mlvc")
+    shell.display_formatter.active_types = ["text/plain", "text/html"]
+    data, _ = shell.display_formatter.format(repo.merge("feature", ns))
+    assert data["text/plain"].startswith("Merged feature") and "<b>Merged" in data["text/html"]
+    found = repo.bisect("HEAD~1", "HEAD", "x == 1")
+    data, _ = shell.display_formatter.format(found)
+    assert "is the first snapshot where 'x == 1' fails" in data["text/plain"]

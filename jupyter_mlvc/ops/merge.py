@@ -100,11 +100,13 @@ class MergeResult:
     def unresolved(self) -> list[str]:
         return sorted(n for c in self.conflicts if c.resolution is None for n in c.names)
 
-    def _label(self, name: str, sid: str) -> str:
+    def label(self) -> str:
+        """Theirs as the user named it: ``feature (8ef2b3b8)``, or the short id."""
+        name, sid = self.theirs_name, self.theirs
         return f"{name} ({sid[:8]})" if name and not sid.startswith(name) else sid[:8]
 
     def summary_line(self) -> str:
-        theirs = self._label(self.theirs_name, self.theirs)
+        theirs = self.label()
         ours = self.ours_name or self.ours[:8]
         if self.up_to_date:
             return f"Already up to date: {theirs} is in the history of {ours}"
@@ -196,6 +198,9 @@ def _text(type_: str, summary: dict[str, Any], nbytes: int) -> str:
         text = VariableInfo(name="", type=type_, summary=summary, nbytes=nbytes).text
     else:
         text = str(summary["repr"])
+    # A repr that names its class says the type already: LogisticRegression(C=0.5).
+    if text.startswith(type_.rsplit(".", 1)[-1] + "("):
+        return text
     return f"{type_} {text}".strip()
 
 
@@ -276,7 +281,8 @@ def plan(
                 verdicts[n] = "conflict"
         kinds = set(verdicts.values())
         side: str | None
-        if "conflict" in kinds or {"ours", "theirs"} <= kinds:
+        in_conflict = "conflict" in kinds or {"ours", "theirs"} <= kinds
+        if in_conflict:
             conflict = _conflict(group, verdicts, ours, theirs, base)
             conflict.resolution = _resolution(group, strategy, resolve)
             conflicts.append(conflict)
@@ -290,7 +296,7 @@ def plan(
         if side == "theirs":
             take.extend(n for n in group if n in theirs.hashes)
             remove.extend(n for n in group if n not in theirs.hashes and n in ours.hashes)
-        elif side == "ours":
+        elif side == "ours" and not in_conflict:
             kept.extend(n for n in group if verdicts[n] != "same")
     return sorted(take), sorted(remove), sorted(kept), conflicts
 
@@ -437,8 +443,9 @@ def merge(
     if not preview:
         if result.unresolved:
             lines = "; ".join(c.describe() for c in result.conflicts if c.resolution is None)
+            into = result.ours_name or head[:8]
             raise MergeConflict(
-                f"merging {theirs[:8]} into {head[:8]} conflicts on {lines}. Nothing was "
+                f"merging {result.label()} into {into} conflicts on {lines}. Nothing was "
                 "changed: choose a side with --take NAME=ours|theirs, or --ours / --theirs "
                 "for all",
                 result,

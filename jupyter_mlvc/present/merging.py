@@ -61,7 +61,7 @@ class MergeView(View):
 
     def text(self) -> str:
         out = "\n".join(self.lines())
-        rows = [[one_line(x, 40) for x in row] for row in self.conflict_rows()]
+        rows = [[one_line(x, 48) for x in row] for row in self.conflict_rows()]
         if rows:
             out += "\nconflicts:\n" + text_table(self.HEADERS, rows)
         return out

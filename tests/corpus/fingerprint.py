@@ -84,6 +84,20 @@ def _matplotlib_digest(value: Any, depth: int) -> str | None:
     return None
 
 
+def _callbacks_digest(value: Any, depth: int) -> str | None:
+    """matplotlib's ``CallbackRegistry`` by its signals and the callbacks pickling keeps.
+    Its ``__getstate__`` advances its id counter, so digesting it by its pickle would
+    change it, and no two digests of one registry would agree."""
+    cbook = sys.modules.get("matplotlib.cbook")
+    if cbook is None or not isinstance(value, cbook.CallbackRegistry):
+        return None
+    kept = sorted(
+        (signal, sorted(cid for cid in cids if cid in value._pickled_cids))
+        for signal, cids in value.callbacks.items()
+    )
+    return _sha(repr(kept).encode())
+
+
 def _code_digest(code: types.CodeType) -> str:
     """The code's behaviour, not its bytes: ``marshal`` output depends on refcounts."""
     consts = [_code_digest(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts]
@@ -160,7 +174,13 @@ def digest(value: Any, depth: int = 0) -> str:
 
 
 def _digest_object(value: Any, depth: int) -> str:
-    specials = [_numpy_digest, _pandas_digest, _estimator_digest, _matplotlib_digest]
+    specials = [
+        _numpy_digest,
+        _pandas_digest,
+        _estimator_digest,
+        _matplotlib_digest,
+        _callbacks_digest,
+    ]
     if depth < MAX_DEPTH:
         specials += [_items_digest, _reduce_digest]
     for special in specials:
