@@ -209,7 +209,9 @@ def commit_captured(
         nb_oid = batch.put(nb_bytes, compress=True) if nb_bytes is not None else None
         rng_oid = batch.put(dumps_rng(capture_rng()), compress=True) if rng else None
         batch.flush()
-        with repo.index.write() as db:
+        # Deferred: the index commit does not wait for the disk either; the background
+        # flush of the filesystem covers its log with the objects.
+        with repo.index.write(flush=not deferred) as db:
             parent = refs.head_id(db, nb)
             branch = refs.branch_for_commit(db, nb)
             manifest = {

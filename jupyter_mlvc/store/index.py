@@ -273,19 +273,29 @@ class Index:
             self._local.conn = None
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self, flush: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction, holding SQLite's write lock from the start so that
-        reading HEAD and moving it cannot interleave with another writer."""
+        reading HEAD and moving it cannot interleave with another writer.
+
+        ``flush=False`` commits without waiting for the disk (``synchronous = NORMAL``:
+        safe from a crash of the process, not from a power loss), for a writer that
+        flushes later itself (a deferred commit: ``durability``)."""
         conn = self.conn
         self.require_writable()
-        conn.execute("BEGIN IMMEDIATE")
+        if not flush:
+            conn.execute("PRAGMA synchronous = NORMAL")
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+        finally:
+            if not flush:
+                conn.execute("PRAGMA synchronous = FULL")
 
     def require_writable(self) -> None:
         """``ReadOnlyStore`` unless the index was opened for writing."""
