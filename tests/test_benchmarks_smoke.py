@@ -1,4 +1,4 @@
-"""The benchmark suite's quick run: every system and workload reaches the table."""
+"""The benchmark suite's quick run: every system and workload reaches the tables."""
 
 from __future__ import annotations
 
@@ -19,6 +19,16 @@ def section(table: str, title: str) -> str:
     return table[start : end if end != -1 else None]
 
 
+def rows_of(table: str, title: str) -> str:
+    """The rows of one workload in the results table: from its title to the next title."""
+    lines = table.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {title} |"))
+    end = next(
+        (i for i in range(start + 1, len(lines)) if not lines[i].startswith("|  |")), len(lines)
+    )
+    return "\n".join(lines[start:end])
+
+
 @pytest.mark.slow
 def test_quick_run_reports_every_system_and_workload(tmp_path):
     out = tmp_path / "results.json"
@@ -33,23 +43,40 @@ def test_quick_run_reports_every_system_and_workload(tmp_path):
     table = done.stdout
     data = json.loads(out.read_text())
 
-    assert set(data["workloads"]) == {"numeric", "pandas", "models", "small", "aliasing"}
-    systems = ["mlvc", "dill", "pickle", "kishu"]
-    for workload in data["workloads"].values():
-        rows = section(table, workload["title"])
+    assert set(data["workloads"]) == {
+        "numeric",
+        "pandas",
+        "strings",
+        "models",
+        "small",
+        "aliasing",
+    }
+    results = section(table, "results")
+    systems = ["mlvc", "dill", "pickle", "kishu", "elastic"]
+    for name, workload in data["workloads"].items():
+        rows = rows_of(results, workload["title"])
         for system in systems:
-            # A row of numbers, or a row saying why the system was skipped (Kishu's venv).
-            assert f"\n| {system} |" in rows, f"{system} missing from {workload['title']}"
+            # A row of numbers, or a row saying why the system was skipped (a peer's venv).
+            assert f"| {system} |" in rows, f"{system} missing from {name}"
 
     for result in data["results"]:
         # The harness itself never fails: a system may be wrong, but is always measured.
         assert not result["errors"], (result["workload"], result["system"], result["errors"])
         if result["system"] == "mlvc":
             assert result["correct"]["ok"], (result["workload"], result["correct"]["problems"])
+            # The server started the kernel for a notebook session, as JupyterLab does.
+            server = result["server_commit"]
+            assert "error" not in server, server
+            assert server["session_name"].endswith("bench.ipynb"), server
+            assert "partial_same" in result["restores"] and "partial_fresh" in result["restores"]
 
-    targets = section(table, "targets")
-    assert data["targets"] and all(t["status"] in ("PASS", "MISS", "n/a") for t in data["targets"])
-    for target in data["targets"]:
-        assert target["name"] in targets
+    for title, key in (("targets (issue 16)", "targets"), ("targets kept", "targets_issue7")):
+        targets = section(table, title)
+        assert data[key] and all(t["status"] in ("PASS", "MISS", "n/a") for t in data[key])
+        for target in data[key]:
+            assert target["name"] in targets
+    auto = data["auto"]
+    assert "error" not in auto, auto
+    assert set(auto["kinds"]) == {"unchanged", "small", "inplace"}
     browsing = data["browsing"]
     assert browsing["log_rows"] == browsing["snapshots"]

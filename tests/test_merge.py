@@ -14,7 +14,7 @@ from jupyter_mlvc import Repo
 from jupyter_mlvc.errors import BadInput, MergeConflict, Untrusted
 from jupyter_mlvc.kernel_protocol import RepoTarget, run
 from jupyter_mlvc.present.merging import graph_view
-from jupyter_mlvc.present.render import DiffView
+from jupyter_mlvc.present.render import DiffView, LogView
 
 NB = "analysis.ipynb"
 
@@ -90,6 +90,10 @@ def test_each_sides_change_arrives_and_the_merge_has_two_parents(repo):
         DiffView(diff).text()
     )
     assert repo.diff(base.id, main.id).to_dict()["merge"] is None
+    # The log lists both parents of the merge; the text view names them.
+    log = repo.log()
+    assert log.loc[0, "parents"] == [main.id, feature.id] and log.loc[1, "parents"] == [base.id]
+    assert f"{main.short_id} + {feature.short_id}" in LogView(log).text()
 
 
 def test_a_conflict_changes_nothing_and_names_both_sides(repo):

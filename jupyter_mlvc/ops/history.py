@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from ..errors import BadInput
-from ..store import catalog
+from ..store import catalog, refs
 
 #: The columns of a log that are not metrics.
 LOG_COLUMNS = frozenset(
@@ -21,6 +21,7 @@ LOG_COLUMNS = frozenset(
         "n_variables",
         "nbytes",
         "auto",
+        "parents",
     }
 )
 
@@ -34,6 +35,7 @@ def log_frame(db: sqlite3.Connection, which: catalog.Filter, limit: int | None =
     ids = [r["id"] for r in rows]
     metrics = catalog.metrics_of(db, ids)
     tags = catalog.tags_by_snapshot(db) if ids else {}
+    parents = refs.parent_map(db) if ids else {}
     df = pd.DataFrame(
         {
             "id": ids,
@@ -46,6 +48,7 @@ def log_frame(db: sqlite3.Connection, which: catalog.Filter, limit: int | None =
             "n_variables": pd.array([r["n_variables"] for r in rows], dtype="int64"),
             "nbytes": pd.array([r["nbytes"] for r in rows], dtype="int64"),
             "auto": pd.array([bool(r["auto"]) for r in rows], dtype="bool"),
+            "parents": [list(parents.get(i, [])) for i in ids],
         }
     )
     if which.notebook is not None:

@@ -422,9 +422,14 @@ class LogView(View):
         headers = ["id", "time", "message", "branch", "tags"]
         if self.show_notebook and "notebook" in self.frame.columns:
             headers.append("notebook")
+        records = self.frame.to_dict("records")
+        # A merge has two parents: the log says which two, when it shows one.
+        merges = any(len(rec.get("parents") or []) > 1 for rec in records)
+        if merges:
+            headers.append("merge of")
         headers += ["vars", "size", *metrics]
         rows = []
-        for rec in self.frame.to_dict("records"):
+        for rec in records:
             tags = rec.get("tags") or []
             if isinstance(tags, str):
                 tags = [tags] if tags else []
@@ -440,6 +445,9 @@ class LogView(View):
             ]
             if "notebook" in headers:
                 row.append(str(rec.get("notebook") or "(no notebook)"))
+            if merges:
+                parents = list(rec.get("parents") or [])
+                row.append(" + ".join(str(p)[:8] for p in parents) if len(parents) > 1 else "")
             row += [_count(rec.get("n_variables")), format_bytes(rec.get("nbytes"))]
             row += [format_metric(rec.get(m)) for m in metrics]
             rows.append(row)
