@@ -128,3 +128,36 @@ def test_a_flush_of_a_live_writer_is_left_alone(repo):
         durability.mark(db, snap.id)  # this very process: its flush is under way
     repo.commit({"x": 2}, "second")
     assert snap.id in unflushed(repo)
+
+
+def test_an_object_named_before_a_power_loss_is_checked_before_it_is_reused(repo):
+    """A power loss after the objects got their names and before the index named them:
+    the journal lists them, and a damaged one is not taken for whole by a later commit."""
+    value = np.full(200_000, 7.0)
+    snap = repo.commit({"x": value}, "first")
+    assert durability.FLUSHER.wait(60)
+    assert list((repo.path / durability.JOURNAL_DIR).iterdir()) == []  # flushed: removed
+    chunk = repo.manifest(snap.id)["units"][0]["buffers"][0]["chunks"][0]
+    # As the power loss left it: the snapshot's rows gone, its objects' names kept, one
+    # of them with zeros, and a journal of a writer of an earlier boot listing it.
+    with repo.index.write() as db:
+        db.execute("delete from snapshots where id = ?", [snap.id])
+        db.execute("delete from refs")
+        db.execute("delete from heads")
+    path = repo.objects.path(chunk)
+    path.write_bytes(b"\0" * path.stat().st_size)
+    journal = repo.path / durability.JOURNAL_DIR / "1-lost"
+    journal.write_text(f"{socket.gethostname()} an-earlier-boot 1\n{chunk}\n")
+
+    again = repo.commit({"x": value}, "again")
+
+    assert not journal.exists() and repo.objects.verify(chunk) is None
+    np.testing.assert_array_equal(repo.checkout(again.id)["x"], value)
+    assert repo.fsck() == []
+
+
+def test_a_journal_of_a_live_writer_is_left_alone(repo):
+    journal = durability.write_journal(repo.path, ["0" * 64])
+    repo.commit({"x": 1}, "first")
+    assert journal.exists()
+    journal.unlink()

@@ -246,7 +246,7 @@ def commit_captured(
                 durability.mark(db, sid)
         written = batch.bytes_written
     if deferred:
-        durability.FLUSHER.submit(repo.path, sid)
+        durability.FLUSHER.submit(repo.path, sid, batch.journals)
     repo.recent[nb] = (sid, dict(captured.ids))
     snap = repo.show(sid)
     snap.bytes_written = written

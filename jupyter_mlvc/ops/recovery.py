@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import sqlite3
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import DamagedStore
 from ..store import catalog, durability, refs
 from ..store.manifest import manifest_objects, parse_manifest
-from ..store.objects import MAX_MANIFEST
+from ..store.objects import MAX_MANIFEST, is_oid
 
 if TYPE_CHECKING:
     from ..repo import Repo
@@ -33,14 +34,22 @@ class LostInCrash(UserWarning):
 
 
 def recover_after_crash(repo: Repo) -> list[str]:
-    """Check the snapshots left unflushed by writers that are gone; the ids removed."""
+    """Check what writers that are gone left unflushed: the objects their journals
+    list (a damaged one is deleted, so that no commit takes it for whole by its name),
+    then their snapshots. Returns the ids of the snapshots removed."""
     if repo.read_only:
         return []
+    journals = durability.stale_journals(repo.path)
+    for _, oids in journals:
+        for oid in oids:
+            if is_oid(oid) and repo.objects.verify(oid) is not None:
+                repo.objects.delete(oid)
     try:
         stale = durability.stale(repo.index.conn)
     except sqlite3.OperationalError:  # an index older than the table
-        return []
+        stale = []
     if not stale:
+        _drop(journals, repo)
         return []
     damaged = {sid: _damaged(repo, sid) for sid in stale}
     lost = [sid for sid in reversed(stale) if damaged[sid]]
@@ -52,6 +61,7 @@ def recover_after_crash(repo: Repo) -> list[str]:
             refs.retarget(db, sid, parents[0] if parents else None)
             catalog.delete_snapshot(db, sid)
         durability.clear(db, stale)
+    _drop(journals, repo)
     for sid in lost:
         for oid in damaged[sid]:
             repo.objects.delete(oid)
@@ -63,6 +73,15 @@ def recover_after_crash(repo: Repo) -> list[str]:
             stacklevel=2,
         )
     return lost
+
+
+def _drop(journals: list[tuple[Path, list[str]]], repo: Repo) -> None:
+    """Remove checked journals, once what they list that stays is on the disk."""
+    if not journals:
+        return
+    durability.flush_filesystem(repo.path)
+    for path, _ in journals:
+        path.unlink(missing_ok=True)
 
 
 def _damaged(repo: Repo, sid: str) -> list[str]:

@@ -33,11 +33,12 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
+import secrets
 import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 MODES = ("deferred", "sync", "off")
@@ -114,6 +115,64 @@ def clear(db: sqlite3.Connection, sids: list[str]) -> None:
     db.executemany("delete from unflushed where snapshot = ?", [(s,) for s in sids])
 
 
+# -- journals ---------------------------------------------------------------------------
+
+JOURNAL_DIR = "journal"
+#: The most of a journal read back: a commit names at most this many objects at once.
+MAX_JOURNAL = 64 << 20
+
+
+def write_journal(store: Path, oids: list[str]) -> Path:
+    """Record, on the disk, the objects a deferred write is about to give their names.
+
+    Objects are renamed into place before they are flushed; after a power loss a name
+    could hold incomplete bytes that no index row points at, and a later commit would
+    take them for the whole object. The journal (flushed, with its folder) lists them,
+    so that :func:`stale_journals` finds them to check; the background flush removes it.
+    """
+    folder = store / JOURNAL_DIR
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / f"{os.getpid()}-{secrets.token_hex(8)}"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, (owner() + "\n" + "\n".join(oids) + "\n").encode())
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
+    _fsync_dir(folder)
+    return path
+
+
+def stale_journals(store: Path) -> list[tuple[Path, list[str]]]:
+    """The journals left by writers that are gone, with the object ids each lists."""
+    folder = store / JOURNAL_DIR
+    found: list[tuple[Path, list[str]]] = []
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return found
+    for path in entries:
+        try:
+            with path.open("rb") as f:
+                text = f.read(MAX_JOURNAL).decode("utf-8", "replace")
+        except OSError:
+            continue
+        who, _, rest = text.partition("\n")
+        if not owner_alive(who):
+            found.append((path, [line for line in rest.split("\n") if line]))
+    return found
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 # -- flushing -------------------------------------------------------------------------
 
 
@@ -150,13 +209,13 @@ class Flusher:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._queue: dict[Path, list[str]] = {}
+        self._queue: dict[Path, list[tuple[str, list[Path]]]] = {}
         self._busy = False
         self._thread: threading.Thread | None = None
 
-    def submit(self, store: Path, sid: str) -> None:
+    def submit(self, store: Path, sid: str, journals: Iterable[Path] = ()) -> None:
         with self._cond:
-            self._queue.setdefault(store, []).append(sid)
+            self._queue.setdefault(store, []).append((sid, list(journals)))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="mlvc-flush", daemon=True)
                 self._thread.start()
@@ -171,13 +230,16 @@ class Flusher:
                     if not self._cond.wait(timeout=60):
                         self._thread = None
                         return
-                store, sids = self._queue.popitem()
+                store, done = self._queue.popitem()
                 self._busy = True
             # Errors are left to recovery: the rows stay, and are checked after.
             with contextlib.suppress(Exception):
                 flush_filesystem(store)
                 with _connect(store) as db:
-                    clear(db, sids)
+                    clear(db, [sid for sid, _ in done])
+                for _, journals in done:
+                    for path in journals:
+                        path.unlink(missing_ok=True)
 
     def wait(self, timeout: float = EXIT_WAIT_S) -> bool:
         """Wait until every submitted flush is done; False if ``timeout`` passed first."""

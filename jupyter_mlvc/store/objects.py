@@ -31,6 +31,7 @@ import blake3
 import zstandard
 
 from ..errors import BadObjectId, CorruptObject, MissingObject
+from . import durability
 
 RAW = b"R"
 ZSTD = b"Z"
@@ -369,7 +370,10 @@ class WriteBatch:
 
     def __init__(self, store: ObjectStore, workers: int = 8, deferred: bool = False):
         self.store = store
+        self.deferred = deferred
         self.sync = store.fsync and not deferred
+        #: The journals of a deferred batch, for its background flush to remove.
+        self.journals: list[Path] = []
         self.pending: list[tuple[str, str]] = []  # (tmp path, oid)
         self.seen: set[str] = set()
         self.bytes_written = 0
@@ -448,10 +452,17 @@ class WriteBatch:
             raise first
 
     def flush(self) -> None:
-        """Make every pending object durable, then move it into place."""
+        """Make every pending object durable, then move it into place. A deferred batch
+        first records the ids it is about to name in a journal that is on the disk
+        (``durability.write_journal``): after a power loss, those objects are checked
+        before any commit can take one for a whole object by its name."""
         self.wait()
         if not self.pending:
             return
+        if self.deferred and self.store.fsync:
+            self.journals.append(
+                durability.write_journal(self.store.root.parent, [oid for _, oid in self.pending])
+            )
         dirs = set()
         for tmp, oid in self.pending:
             target = self.store.path(oid)
