@@ -234,7 +234,9 @@ def commit_captured(
                 "variables": var_entries,
             }
             sid = batch.put(dumps(manifest).encode(), compress=True)
-            batch.flush()
+            # A manifest holds its time of creation: no other commit will name it, so
+            # a damaged one is only ever found through its row (``recovery``).
+            batch.flush(journal=False)
             _check_still_stored(repo, sid, manifest)
             # The signature's file goes before the index rows, like the objects: a
             # rebuilt index finds it (``trust``).

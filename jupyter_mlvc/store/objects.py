@@ -451,15 +451,16 @@ class WriteBatch:
         if first is not None:
             raise first
 
-    def flush(self) -> None:
+    def flush(self, journal: bool = True) -> None:
         """Make every pending object durable, then move it into place. A deferred batch
         first records the ids it is about to name in a journal that is on the disk
         (``durability.write_journal``): after a power loss, those objects are checked
-        before any commit can take one for a whole object by its name."""
+        before any commit can take one for a whole object by its name. ``journal=False``
+        is for an object no later write can share (a manifest: it holds its time)."""
         self.wait()
         if not self.pending:
             return
-        if self.deferred and self.store.fsync:
+        if self.deferred and self.store.fsync and journal:
             self.journals.append(
                 durability.write_journal(self.store.root.parent, [oid for _, oid in self.pending])
             )
