@@ -55,6 +55,28 @@ kind(
     requires=["numpy"],
 )
 kind(
+    "longlong scalars and arrays (scikit-learn's tree arrays are 'q', not 'l')",
+    "import numpy as np\nll = np.arange(4, dtype=np.longlong)\nnode = ll[2]\nu = np.ulonglong(5)",
+    "ll = ll.astype(np.int64)\nnode = np.int64(2)\nu = 0",
+    "assert ll.dtype.char == 'q' and type(ll[0]) is np.longlong and ll.tolist() == [0, 1, 2, 3]\n"
+    "assert type(node) is np.longlong and node == 2 and type(u) is np.ulonglong and u == 5",
+    ["ll", "node", "u"],
+    requires=["numpy"],
+)
+kind(
+    "arrays over one foreign memory (tree_.children_left and tree_.threshold)",
+    "from sklearn.datasets import load_iris\nfrom sklearn.tree import DecisionTreeClassifier\n"
+    "import numpy as np\nXi, yi = load_iris(return_X_y=True)\n"
+    "tree = DecisionTreeClassifier(max_leaf_nodes=3, random_state=0).fit(Xi, yi).tree_\n"
+    "left, right, thr = tree.children_left, tree.children_right, tree.threshold\n"
+    "expected = (left.tolist(), right.tolist(), thr.tolist())",
+    "left = left.copy()\nright = None",
+    "assert (left.tolist(), right.tolist(), thr.tolist()) == expected\n"
+    "assert np.may_share_memory(left, right) and np.may_share_memory(left, thr)",
+    ["tree", "left", "right", "thr", "expected"],
+    requires=["sklearn"],
+)
+kind(
     "names imported after the snapshot",
     "import json\nfrom collections import OrderedDict\nx = 1",
     "import textwrap\nfrom collections import Counter\nimport collections as json",

@@ -156,6 +156,19 @@ def _rebuild_array(buffer, dtype, shape, order, writeable):
     return arr
 
 
+def _rebuild_scalar(type_, value):
+    return type_(value)
+
+
+def _dtype_arg(dtype: Any) -> Any:
+    """A dtype as a rebuild takes it. numpy pickles ``longlong`` (``q``) as ``int64``
+    (``l``): equal dtypes, but elements of the array would come back ``int64``, not
+    ``longlong`` (scikit-learn's tree arrays are ``q``). Its type code keeps it."""
+    if dtype.char in "qQ" and dtype.isnative and dtype.fields is None:
+        return dtype.char
+    return dtype
+
+
 def _rebuild_memoryview(base, offset, nbytes, fmt, shape, readonly):
     view = memoryview(base).cast("B")[offset : offset + nbytes].cast(fmt, shape)
     return view.toreadonly() if readonly and not view.readonly else view
@@ -229,6 +242,16 @@ class Pickler(cloudpickle.Pickler):
         np = sys.modules.get("numpy")
         self._array_type = np.ndarray if np is not None else None
         self._np_dtype = np.dtype if np is not None else None
+        # longlong and ulonglong where they are types of their own (not int64/uint64).
+        self._long_scalars: frozenset[type] = (
+            frozenset(
+                t
+                for t, same in ((np.longlong, np.int64), (np.ulonglong, np.uint64))
+                if t is not same
+            )
+            if np is not None
+            else frozenset()
+        )
         #: What registered reducers keep for the length of one dump, each under its own
         #: key (torch: the storages already met, so tensors sharing one still share it).
         self.shared: dict[str, Any] = {}
@@ -282,6 +305,9 @@ class Pickler(cloudpickle.Pickler):
             return self._reduce_array(obj)
         if t is memoryview:
             return _reduce_memoryview(obj)
+        if t in self._long_scalars:
+            # numpy pickles a longlong scalar as an int64 one (see _dtype_arg).
+            return (_rebuild_scalar, (t, int(obj)))
         for applies, reduce in _REDUCERS:
             if applies(t):
                 reduced = reduce(self, obj)
@@ -309,7 +335,8 @@ class Pickler(cloudpickle.Pickler):
                 return NotImplemented
             # datetimes do not export a buffer: their bytes do, as integers of the same size
             buf = pickle.PickleBuffer(arr.view(f"i{arr.dtype.itemsize}"))
-        return (_rebuild_array, (buf, arr.dtype, arr.shape, order, bool(arr.flags.writeable)))
+        dtype = _dtype_arg(arr.dtype)
+        return (_rebuild_array, (buf, dtype, arr.shape, order, bool(arr.flags.writeable)))
 
     def _reduce_view(self, arr):
         ndarray: Any = self._array_type
@@ -320,13 +347,32 @@ class Pickler(cloudpickle.Pickler):
             return None
         if not (root.flags.c_contiguous or root.flags.f_contiguous):
             return None
+        root = self._canonical_root(root)
         offset = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
         if offset < 0 or offset > root.nbytes:
             return None
+        dtype = _dtype_arg(arr.dtype)
         return (
             _rebuild_view,
-            (root, offset, arr.shape, arr.strides, arr.dtype, bool(arr.flags.writeable)),
+            (root, offset, arr.shape, arr.strides, dtype, bool(arr.flags.writeable)),
         )
+
+    def _canonical_root(self, root):
+        """One root array for the views of one foreign memory.
+
+        A root whose memory belongs to another object (scikit-learn's ``tree_`` hands
+        out a new array over its nodes at each access: ``tree_.children_left`` and
+        ``tree_.threshold`` have two roots, one memory) is replaced by the first root
+        met over the same memory, so the views come back over one buffer, sharing it.
+        The owner is tracked, so that variables viewing it are pickled together."""
+        owner = root.base
+        if owner is None:
+            return root
+        if self._track is not None:
+            self._track[id(owner)] = owner
+        key = (id(owner), root.__array_interface__["data"][0], root.nbytes, root.dtype)
+        roots = self.shared.setdefault("view roots", {})
+        return roots.setdefault(key, root)
 
     def _reduce_object_view(self, arr):
         ndarray: Any = self._array_type
