@@ -139,7 +139,7 @@ def write_journal(store: Path, oids: list[str]) -> Path:
         os.fdatasync(fd)
     finally:
         os.close(fd)
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return path
 
 
@@ -163,8 +163,12 @@ def stale_journals(store: Path) -> list[tuple[Path, list[str]]]:
     return found
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (the names just created or renamed in it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(fd)
     except OSError:

@@ -474,7 +474,7 @@ class WriteBatch:
         self.pending = []
         if self.sync:
             for d in dirs:
-                _fsync_dir(d)
+                durability.fsync_dir(d)
 
     def abort(self) -> None:
         """Drop the pending temp files; nothing becomes visible."""
@@ -496,16 +496,3 @@ class WriteBatch:
                 self.abort()
         finally:
             self.close()
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
