@@ -1,12 +1,14 @@
 """Run the benchmark suite and print its tables.
 
-    python -m benchmarks.run                  # everything, 512 MB of numeric state
-    python -m benchmarks.run --quick          # small sizes: a smoke run of a few minutes
+    python -m benchmarks.run                  # everything, 512 MB of numeric state, 3 repetitions
+    python -m benchmarks.run --quick          # small sizes, once: a smoke run of a few minutes
     python -m benchmarks.run --systems mlvc dill --workloads numeric pandas
 
-Every system runs in real ipykernels started by jupyter_client, and every time
-is taken from the client. The tables go to stdout; everything measured goes to
-a JSON file (``--out``, default ``benchmarks/results/<timestamp>.json``).
+Every system runs in real ipykernels started as users start them (by
+jupyter_client with a connection file, and by a real Jupyter server for a
+notebook session), and every time is taken from the client. The tables go to
+stdout; everything measured goes to a JSON file (``--out``, default
+``benchmarks/results/<timestamp>.json``).
 """
 
 from __future__ import annotations
@@ -27,18 +29,22 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     __package__ = "benchmarks"
 
-from benchmarks import listing, report, systems, workloads
-from benchmarks.kernels import JupyterDirs
+from benchmarks import autosnap, listing, report, systems, workloads
+from benchmarks.kernels import JupyterDirs, JupyterServer
 from benchmarks.measure import run_pair
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_KISHU_VENV = Path(tempfile.gettempdir()) / "mlvc-bench-kishu-venv"
+DEFAULT_ELASTIC_VENV = Path(tempfile.gettempdir()) / "mlvc-bench-elastic-venv"
+#: The two sides of every ratio target: measured ``--repeat`` times; the other peers
+#: ``--peer-repeat`` times.
+TARGET_SYSTEMS = ("mlvc", "dill")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.run",
-        description="Compare jupyter_mlvc with dill, pickle and Kishu in real kernels.",
+        description="Compare jupyter_mlvc with dill, pickle, Kishu and ElasticNotebook in real kernels.",
     )
     p.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     p.add_argument(
@@ -69,6 +75,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="snapshots in the browsing store (default 2000; 200 with --quick; 0 skips it)",
     )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="repetitions of mlvc and dill, each in new stores; medians are reported "
+        "(default 3; 1 with --quick)",
+    )
+    p.add_argument(
+        "--peer-repeat",
+        type=int,
+        default=1,
+        help="repetitions of the other systems (default 1)",
+    )
+    p.add_argument(
+        "--auto-cells",
+        type=int,
+        default=15,
+        help="cells of each kind timed with automatic snapshots off and on (default 15; 0 skips)",
+    )
     p.add_argument("--out", type=Path, default=None, help="JSON results file")
     p.add_argument(
         "--kishu-venv",
@@ -76,7 +101,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=Path(os.environ.get("MLVC_BENCH_KISHU_VENV", DEFAULT_KISHU_VENV)),
         help=f"Kishu's own virtualenv, created there if missing (default {DEFAULT_KISHU_VENV})",
     )
-    p.add_argument("--no-kishu-setup", action="store_true", help="do not create Kishu's virtualenv")
+    p.add_argument(
+        "--elastic-venv",
+        type=Path,
+        default=Path(os.environ.get("MLVC_BENCH_ELASTIC_VENV", DEFAULT_ELASTIC_VENV)),
+        help=f"ElasticNotebook's own virtualenv, created there if missing (default {DEFAULT_ELASTIC_VENV})",
+    )
+    p.add_argument(
+        "--no-kishu-setup",
+        "--no-peer-setup",
+        dest="no_peer_setup",
+        action="store_true",
+        help="do not create the peers' virtualenvs (Kishu, ElasticNotebook)",
+    )
     p.add_argument(
         "--workdir",
         type=Path,
@@ -96,6 +133,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.systems = [n for n in systems.NAMES if not (args.quick and n == "kishu-fast")]
     if args.snapshots is None:
         args.snapshots = 200 if args.quick else 2000
+    if args.repeat is None:
+        args.repeat = 1 if args.quick else 3
     if args.out is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         args.out = HERE / "results" / f"{stamp}.json"
@@ -130,6 +169,12 @@ def git_commit(folder: Path) -> str | None:
         return None
 
 
+def save_partial(out: Path, results: list[dict[str, Any]]) -> None:
+    """What was measured so far, overwritten by the full results at the end."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"partial": True, "results": results}, indent=1, default=str))
+
+
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -150,12 +195,16 @@ def main(argv: list[str] | None = None) -> int:
     chosen: list[systems.System] = []
     skipped: dict[str, str] = {}
     for name in args.systems:
-        system = systems.make(name, args.kishu_venv, work / "kishu-config")
-        if isinstance(system, systems.Kishu) and not args.no_kishu_setup:
-            say(f"[setup] Kishu virtualenv: {args.kishu_venv}")
-            why = systems.kishu_setup(args.kishu_venv)
-        else:
-            why = None
+        system = systems.make(name, args.kishu_venv, args.elastic_venv, work / "kishu-config")
+        why = None
+        if not args.no_peer_setup and isinstance(system, (systems.Kishu, systems.Elastic)):
+            venv, packages = (
+                (args.kishu_venv, systems.KISHU_PACKAGES)
+                if isinstance(system, systems.Kishu)
+                else (args.elastic_venv, systems.ELASTIC_PACKAGES)
+            )
+            say(f"[setup] {system.name} virtualenv: {venv}")
+            why = systems.venv_setup(venv, packages)
         why = why or system.unavailable()
         if why:
             skipped[name] = why
@@ -163,20 +212,43 @@ def main(argv: list[str] | None = None) -> int:
         else:
             chosen.append(system)
 
-    specs = {s.name: dirs.kernelspec(f"bench-{s.name}", s.python) for s in chosen}
+    specs = {s.name: dirs.kernelspec(f"bench-{s.name}", s.python, s.kernel_env()) for s in chosen}
     made = {name: workloads.ALL[name](args.size_mb) for name in args.workloads}
     results: list[dict[str, Any]] = []
-    for wname, workload in made.items():
-        for system in chosen:
-            say(f"[run] {wname} x {system.name} ...")
-            result = run_pair(
-                workload, system, dirs, work / wname / system.name, specs[system.name]
-            )
-            say(
-                f"[run] {wname} x {system.name}: {result['wall_seconds']:.0f} s, "
-                f"correct={'yes' if result['correct']['ok'] else 'no'}"
-            )
-            results.append(result)
+    auto = None
+    say("[setup] starting a jupyter server on 127.0.0.1 ...")
+    with JupyterServer(dirs, work, work / "server.log") as server:
+        # The two sides of the targets first, on every workload: a run cut short still
+        # has them (everything measured so far is in --out after every pair).
+        groups = [
+            [s for s in chosen if (s.name in TARGET_SYSTEMS) == first] for first in (True, False)
+        ]
+        for first, group in zip((True, False), groups):
+            for wname, workload in made.items():
+                for system in group:
+                    repeat = args.repeat if system.name in TARGET_SYSTEMS else args.peer_repeat
+                    say(f"[run] {wname} x {system.name} ({repeat}x) ...")
+                    result = run_pair(
+                        workload,
+                        system,
+                        dirs,
+                        work / wname / system.name,
+                        specs[system.name],
+                        server=server,
+                        repeat=repeat,
+                        keep=args.keep,
+                    )
+                    say(
+                        f"[run] {wname} x {system.name}: {result['wall_seconds']:.0f} s, "
+                        f"correct={'yes' if result['correct']['ok'] else 'no'}"
+                    )
+                    results.append(result)
+                    save_partial(args.out, results)
+            if first and args.auto_cells > 0 and "mlvc" in specs:
+                say(f"[run] automatic snapshots: {args.auto_cells} cells of each kind ...")
+                auto = autosnap.run_auto(
+                    server, specs["mlvc"], work / "auto", args.size_mb, args.auto_cells
+                )
 
     browsing = None
     if args.snapshots > 0:
@@ -184,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         browsing = listing.run_listing(work, args.snapshots, dirs.env)
 
     facts = {name: w.facts for name, w in made.items()}
-    target_list = report.targets(results, facts, browsing)
+    target_list = report.targets_issue16(results, auto)
+    kept_targets = report.targets(results, facts, browsing)
     source = systems.source_dir()
     header = {
         "commit": args.label or git_commit(source) or "unknown",
@@ -193,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         "argv": sys.argv[1:] if argv is None else argv,
         "size_mb": args.size_mb,
         "quick": args.quick,
+        "repeat": args.repeat,
+        "peer_repeat": args.peer_repeat,
         "machine": {
             "python": platform.python_version(),
             "platform": platform.platform(),
@@ -203,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_end": " ".join(f"{x:.1f}" for x in os.getloadavg()),
         "seconds": time.perf_counter() - started,
     }
-    text = render(header, made, results, skipped, browsing, target_list)
+    text = render(header, made, results, skipped, browsing, auto, target_list, kept_targets)
     print(text)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -212,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         "workloads": {name: {"title": w.title, "facts": w.facts} for name, w in made.items()},
         "results": results,
         "browsing": browsing,
+        "auto": auto,
         "targets": [t.to_dict() for t in target_list],
+        "targets_issue7": [t.to_dict() for t in kept_targets],
         "table": text,
     }
     args.out.write_text(json.dumps(data, indent=1, default=str))
@@ -232,7 +309,9 @@ def render(
     results: list[dict[str, Any]],
     skipped: dict[str, str],
     browsing: dict[str, Any] | None,
+    auto: dict[str, Any] | None,
     target_list: list[report.Target],
+    kept_targets: list[report.Target],
 ) -> str:
     parts = [
         f"## jupyter_mlvc benchmarks — {header['commit']}, {header['date']}, "
@@ -242,16 +321,31 @@ def render(
         f"{header['machine']['cpus']} CPUs, Python {header['machine']['python']}; "
         f"load average {header['load_average']} at the start, {header['load_average_end']} at the end.",
         "",
-        'Times in seconds from the client; MB = MiB. "added" is what each commit added to the '
-        "system's folder. Peak RSS is the kernel's during the commit that peaked highest; \"x state\" "
-        "is 1 + (that peak - the RSS just before the commit) / the state's size.",
+        f"Kernels as users start them: by jupyter_client with a connection file (nbclient, "
+        f"papermill), and by a jupyter server for a notebook session (JupyterLab); nothing "
+        f"configured but loading each system. Times in seconds from the client, the median of "
+        f"n repetitions ({header['repeat']} for mlvc and dill, {header['peer_repeat']} for the "
+        f'others), each in new stores; MB = MiB. "added" is what each commit added to the '
+        f"system's folder. Peak RSS is the kernel's during the commit that peaked highest; "
+        f'"x state" is 1 + (that peak - the RSS just before the commit) / the state\'s size. '
+        f"Partial restores bring back `params` alone.",
+        "",
+        "### results",
+        "",
+        report.results_table({n: w.title for n, w in made.items()}, results, skipped),
     ]
-    for name, workload in made.items():
-        rows = [r for r in results if r["workload"] == name]
-        parts += ["", report.workload_table(workload.title, rows, skipped)]
+    if auto is not None:
+        parts += [
+            "",
+            f"### automatic snapshots (%mlvc auto on), {auto.get('state_bytes', 0) / 1e9:.2f} GB "
+            f"of state, server kernel, median of {auto.get('repeat')}",
+            "",
+            report.auto_table(auto),
+        ]
     if browsing:
         parts += ["", listing.listing_table(browsing)]
-    parts += ["", "### targets (issue 7)", "", report.targets_table(target_list)]
+    parts += ["", "### targets (issue 16)", "", report.targets_table(target_list)]
+    parts += ["", "### targets kept from issue 7", "", report.targets_table(kept_targets)]
     return "\n".join(parts)
 
 

@@ -1,7 +1,10 @@
 """The systems compared, each driven in its kernel the way its users drive it.
 
 A system says how to prepare a kernel, what cell commits, how to name the
-snapshot just made, what cell restores one, and which files are its store.
+snapshot just made, what cell restores one (and one variable of it, if it can),
+and which files are its store. Nothing is configured in a kernel but what the
+system's users do themselves: the kernel runs in the project folder, and the
+system is loaded the way its documentation says.
 """
 
 from __future__ import annotations
@@ -59,11 +62,17 @@ class System:
         """None if the system can run here, else why not (one line)."""
         return None
 
-    def kernel_env(self, ctx: Context) -> dict[str, str]:
+    def kernel_env(self) -> dict[str, str]:
+        """Variables the system's kernels need (written into its kernelspec)."""
         return {}
 
-    def setup(self, kernel: Kernel, ctx: Context) -> None:
-        """Prepare a kernel (the one that commits, or a fresh one about to restore)."""
+    def setup_code(self, ctx: Context) -> str | None:
+        """The cell that loads the system into a kernel (untimed), if it needs one."""
+        return None
+
+    def step_code(self, code: str) -> str:
+        """The cell that runs one step of the workload (ElasticNotebook wraps it)."""
+        return code
 
     def commit_code(self, ctx: Context, index: int, label: str) -> str:
         raise NotImplementedError
@@ -73,47 +82,52 @@ class System:
 
     def restore_code(self, ctx: Context, ref: str) -> str:
         raise NotImplementedError
+
+    def partial_restore_code(self, ctx: Context, ref: str, name: str) -> str | None:
+        """The cell that restores only the variable ``name``; None if the system cannot."""
+        return None
 
     def store_bytes(self, ctx: Context) -> int:
         return folder_bytes(ctx.folder, skip_suffixes=(".ipynb",))
 
 
 class Mlvc(System):
-    """jupyter_mlvc through its magics, as a user types them."""
+    """jupyter_mlvc through its magics, as a user types them, with its default settings.
+
+    Only ``%load_ext jupyter_mlvc`` runs before the user's cells: the store is
+    found (or created by the first commit) from the kernel's folder, the notebook
+    found as jupyter_mlvc finds it (``JPY_SESSION_NAME`` in a server's kernel;
+    none in a kernel started by jupyter_client, whose commits store the session's
+    inputs instead). ``save_before_checkout`` keeps its default: in these runs
+    the state before every checkout either is HEAD or has no variables, so no
+    checkout should commit anything first; one that does says "Saved" and is
+    marked in the table.
+    """
 
     name = "mlvc"
 
-    def kernel_env(self, ctx: Context) -> dict[str, str]:
+    def kernel_env(self) -> dict[str, str]:
         # The kernels import the very jupyter_mlvc the client imported (a clean
         # export of a commit can be measured by putting it first on PYTHONPATH).
         return {"PYTHONPATH": str(source_dir())}
 
-    def setup(self, kernel: Kernel, ctx: Context) -> None:
-        kernel.run(
-            "%load_ext jupyter_mlvc\n"
-            f"%config MLVC.store = {str(ctx.folder)!r}\n"
-            f"%config MLVC.notebook = {str(ctx.notebook)!r}\n"
-            # Restores are timed on their own: no commit of the current state first.
-            "%config MLVC.save_before_checkout = False",
-            silent=True,
-        )
+    def setup_code(self, ctx: Context) -> str:
+        return "%load_ext jupyter_mlvc"
 
     def commit_code(self, ctx: Context, index: int, label: str) -> str:
         return f'%mlvc commit -m "{index + 1}: {label}"'
 
     def snapshot_ref(self, kernel: Kernel, ctx: Context, index: int, output: str) -> str:
         match = re.search(r"Committed ([0-9a-f]{8,})", output)
-        if match:
-            return match.group(1)
-        from jupyter_mlvc import Repo
-
-        head = Repo.open(ctx.folder).head(str(ctx.notebook))
-        if head is None:
-            raise RuntimeError(f"no snapshot after the commit: {output[-300:]!r}")
-        return head.id
+        if match is None:
+            raise RuntimeError(f"no snapshot id in the commit's output: {output[-300:]!r}")
+        return match.group(1)
 
     def restore_code(self, ctx: Context, ref: str) -> str:
         return f"%mlvc checkout {ref}"
+
+    def partial_restore_code(self, ctx: Context, ref: str, name: str) -> str:
+        return f"%mlvc checkout {ref} {name}"
 
     def store_bytes(self, ctx: Context) -> int:
         return folder_bytes(ctx.folder / ".mlvc")
@@ -124,8 +138,8 @@ class Dill(System):
 
     name = "dill"
 
-    def setup(self, kernel: Kernel, ctx: Context) -> None:
-        kernel.run("import dill", silent=True)
+    def setup_code(self, ctx: Context) -> str:
+        return "import dill"
 
     def _path(self, ctx: Context, ref: str) -> str:
         return str(ctx.folder / f"session-{ref}.pkl")
@@ -169,8 +183,8 @@ def _bench_pickle_load(path):
 class Pickle(System):
     name = "pickle"
 
-    def setup(self, kernel: Kernel, ctx: Context) -> None:
-        kernel.run(_PICKLE_HELPERS, silent=True)
+    def setup_code(self, ctx: Context) -> str:
+        return _PICKLE_HELPERS
 
     def _path(self, ctx: Context, ref: str) -> str:
         return str(ctx.folder / f"namespace-{ref}.pkl")
@@ -217,15 +231,15 @@ class Kishu(System):
             return f"kishu does not import in {self.venv}: {probe.stderr.strip().splitlines()[-1:]}"
         return None
 
-    def kernel_env(self, ctx: Context) -> dict[str, str]:
+    def kernel_env(self) -> dict[str, str]:
         config = self.root / ".kishu" / "config.ini"
         config.parent.mkdir(parents=True, exist_ok=True)
         if self.experimental_tracker:
             config.write_text("[IDGRAPH]\nexperimental_tracker = True\n")
         return {"KISHU_PATH_ROOT": str(self.root), "ENV_KISHU_TEST_MODE": "1"}
 
-    def setup(self, kernel: Kernel, ctx: Context) -> None:
-        kernel.run(f"from kishu import init_kishu; init_kishu({str(ctx.notebook)!r})", silent=True)
+    def setup_code(self, ctx: Context) -> str:
+        return f"from kishu import init_kishu; init_kishu({str(ctx.notebook)!r})"
 
     def snapshot_ref(self, kernel: Kernel, ctx: Context, index: int, output: str) -> str:
         return kernel.probe(
@@ -243,42 +257,103 @@ class KishuFast(Kishu):
     experimental_tracker = True
 
 
-def kishu_setup(venv: Path) -> str | None:
-    """Create Kishu's virtualenv if it is missing; None when ready, else why not."""
+class Elastic(System):
+    """ElasticNotebook (PyPI ``elastic-notebook-slim``) in its own virtualenv.
+
+    As its README drives it: an ``ElasticNotebook(get_ipython())`` made in the
+    first cell, every cell run through ``record_event`` (which runs it and updates
+    its dependency graph), ``checkpoint(path)`` to save, and ``load_checkpoint(path)``
+    in a kernel with a new ``ElasticNotebook`` to restore (declaring the saved
+    variables and re-running the cells its optimizer chose to recompute).
+    """
+
+    name = "elastic"
+
+    def __init__(self, venv: Path):
+        self.venv = venv
+        self.python = str(venv / "bin" / "python")
+
+    def unavailable(self) -> str | None:
+        if not Path(self.python).exists():
+            return f"no ElasticNotebook virtualenv at {self.venv} (see benchmarks/README.md)"
+        probe = subprocess.run(
+            [self.python, "-c", "import elastic.elastic_notebook, ipykernel"],
+            capture_output=True,
+            text=True,
+        )
+        if probe.returncode != 0:
+            why = probe.stderr.strip().splitlines()[-1:]
+            return f"elastic-notebook-slim does not import in {self.venv}: {why}"
+        return None
+
+    def setup_code(self, ctx: Context) -> str:
+        return (
+            "_elastic = __import__('elastic.elastic_notebook', fromlist=['ElasticNotebook'])"
+            ".ElasticNotebook(get_ipython())"
+        )
+
+    def step_code(self, code: str) -> str:
+        return f"_elastic.record_event({code!r})"
+
+    def _path(self, ctx: Context, ref: str) -> str:
+        return str(ctx.folder / f"elastic-{ref}.pickle")
+
+    def commit_code(self, ctx: Context, index: int, label: str) -> str:
+        return f"_elastic.checkpoint({self._path(ctx, str(index + 1))!r})"
+
+    def snapshot_ref(self, kernel: Kernel, ctx: Context, index: int, output: str) -> str:
+        return str(index + 1)
+
+    def restore_code(self, ctx: Context, ref: str) -> str:
+        return f"_elastic.load_checkpoint({self._path(ctx, ref)!r})"
+
+
+#: Kishu's virtualenv: exactly the CPU build of torch that lies on this machine
+#: (any other spec downloads gigabytes).
+KISHU_PACKAGES = [
+    "kishu==0.3.4",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "torch==2.13.0",
+    "ipykernel",
+    "dill",
+]
+#: 0.0.13 cannot restore: its ``load_checkpoint`` calls ``resume`` with arguments
+#: that 0.0.13's ``resume`` no longer takes (a TypeError). 0.0.12 is the last that does.
+ELASTIC_PACKAGES = [
+    "elastic-notebook-slim==0.0.12",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "torch==2.13.0",
+    "ipykernel",
+    "dill",
+]
+
+
+def venv_setup(venv: Path, packages: list[str]) -> str | None:
+    """Create a peer's virtualenv if it is missing; None when ready, else why not."""
     python = venv / "bin" / "python"
     if python.exists():
         return None
     base = getattr(sys, "_base_executable", sys.executable)
     steps = [
         [base, "-m", "venv", str(venv)],
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "kishu==0.3.4",
-            "numpy",
-            "pandas",
-            "scikit-learn",
-            # Exactly the CPU build that lies on this machine: any other spec downloads gigabytes.
-            "torch==2.13.0",
-            "ipykernel",
-            "dill",
-        ],
+        [str(python), "-m", "pip", "install", "--quiet", *packages],
     ]
     for cmd in steps:
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
-            return f"could not set up Kishu ({' '.join(cmd[:4])}...): {tail}"
+            return f"could not set up {venv.name} ({' '.join(cmd[:4])}...): {tail}"
     return None
 
 
-NAMES = ["mlvc", "dill", "pickle", "kishu", "kishu-fast"]
+NAMES = ["mlvc", "dill", "pickle", "kishu", "kishu-fast", "elastic"]
 
 
-def make(name: str, kishu_venv: Path, root: Path) -> System:
+def make(name: str, kishu_venv: Path, elastic_venv: Path, root: Path) -> System:
     if name == "mlvc":
         return Mlvc()
     if name == "dill":
@@ -289,4 +364,6 @@ def make(name: str, kishu_venv: Path, root: Path) -> System:
         return Kishu(kishu_venv, root)
     if name == "kishu-fast":
         return KishuFast(kishu_venv, root)
+    if name == "elastic":
+        return Elastic(elastic_venv)
     raise ValueError(f"unknown system {name!r}; choose from {', '.join(NAMES)}")

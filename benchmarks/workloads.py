@@ -4,6 +4,9 @@ Each step is the code a user would run in one cell. After a restore of the
 snapshot taken after step *i*, every variable must have the value it had then
 (compared by fingerprint, see probe.py), no other variable may exist, and the
 step's ``checks`` (shared references, optimizer wiring, deleted names) must hold.
+
+Every workload has a small variable, ``params`` (a dict of a few keys), made in
+the first step and changed in the last: a partial restore brings back only it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 MB = 2**20
+#: The small variable of every workload, restored alone by the partial restores.
+SMALL_VAR = "params"
 
 
 @dataclass
@@ -29,6 +34,14 @@ class Workload:
     steps: list[Step]
     #: Sizes the targets refer to, e.g. the bytes of the new column.
     facts: dict[str, int] = field(default_factory=dict)
+    small_var: str = SMALL_VAR
+
+    def __post_init__(self) -> None:
+        # ``params`` is made with the first step and changed by the last one, so a
+        # partial restore of the first snapshot has something to bring back.
+        first, last = self.steps[0], self.steps[-1]
+        first.code += f"\n{self.small_var} = {{'workload': {self.name!r}, 'lr': 0.01, 'step': 1}}"
+        last.code += f"\n{self.small_var}['step'] = {len(self.steps)}"
 
 
 def numeric(size_mb: int) -> Workload:
@@ -77,6 +90,37 @@ df = pd.DataFrame({{
             Step("new column", 'df["z"] = df["x"] * 2.0 + 1.0'),
         ],
         facts={"new_column_bytes": n * 8},
+    )
+
+
+def strings(size_mb: int) -> Workload:
+    """A frame of 2 M rows (at 512 MB) with string columns of dtype object; then one more."""
+    n = max(20_000, 2_000_000 * size_mb // 512)
+    create = f"""\
+import numpy as np
+import pandas as pd
+rng = np.random.default_rng(5)
+cities = np.array([f"city-{{i:02d}}" for i in range(50)], dtype=object)
+words = np.array([f"comment {{i}}: " + "lorem ipsum " * (i % 5) for i in range(1000)], dtype=object)
+df = pd.DataFrame({{
+    "user": pd.Series([f"user-{{i:08d}}" for i in range({n})], dtype=object),
+    "city": pd.Series(cities[rng.integers(0, 50, {n})], dtype=object),
+    "comment": pd.Series(words[rng.integers(0, 1000, {n})], dtype=object),
+    "amount": rng.standard_normal({n}),
+}})"""
+    return Workload(
+        name="strings",
+        title=f"strings: {n:,} rows x 3 object (str) columns + 1 float",
+        imports="import numpy as np\nimport pandas as pd",
+        steps=[
+            Step("frame", create, ['all(str(d) == "object" for d in df.dtypes[:3])']),
+            Step(
+                "new str column",
+                'df["code"] = df["city"].str[-2:] + "-" + df["user"].str[-3:]',
+                ['str(df.dtypes["code"]) == "object"'],
+            ),
+        ],
+        facts={"rows": n},
     )
 
 
@@ -196,6 +240,7 @@ view = base[::2]"""
 ALL = {
     "numeric": numeric,
     "pandas": frame,
+    "strings": strings,
     "models": models,
     "small": small_objects,
     "aliasing": aliasing,

@@ -86,11 +86,11 @@ def cmd_log(args: argparse.Namespace) -> None:
     repo = _open(args)
     if args.graph:
         if args.remote or args.sort or args.all:
-            raise BadInput("--graph draws one notebook's history: leave out --remote, --sort and --all")
+            raise BadInput(
+                "--graph draws one notebook's history: leave out --remote, --sort and --all"
+            )
         view = graph_view(repo, None, args.n, not args.no_auto)
-        data = [
-            {"id": s.id, "parents": s.parents, "message": s.message} for s in view.snapshots
-        ]
+        data = [{"id": s.id, "parents": s.parents, "message": s.message} for s in view.snapshots]
         _emit(args, data, view.text())
         return
     if args.remote:

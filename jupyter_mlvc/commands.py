@@ -285,8 +285,8 @@ COMMANDS: tuple[Command, ...] = (
             NOTEBOOK,
             arg("good", help="a snapshot where the result was right"),
             arg("bad", nargs="?", default="HEAD", help="one where it is wrong (default HEAD)"),
-            arg("--test", metavar="EXPR", help="e.g. \"model.score(X_test, y_test) >= 0.9\""),
-            arg("--metric", metavar="COND", help="e.g. \"acc >= 0.9\""),
+            arg("--test", metavar="EXPR", help='e.g. "model.score(X_test, y_test) >= 0.9"'),
+            arg("--metric", metavar="COND", help='e.g. "acc >= 0.9"'),
         ),
     ),
     Command(

@@ -178,9 +178,12 @@ def test_no_module_uses_another_modules_private_names():
     private_defs: dict[str, set[str]] = defaultdict(set)
     for module, tree in trees.items():
         for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                if node.name.startswith("_") and not node.name.startswith("__"):
-                    private_defs[node.name].add(module)
+            if (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and node.name.startswith("_")
+                and not node.name.startswith("__")
+            ):
+                private_defs[node.name].add(module)
     found = []
     for module, tree in trees.items():
         for target, names, line, _ in imports(module, tree):

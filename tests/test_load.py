@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import statistics
 import threading
 import time
@@ -86,8 +87,33 @@ def wait_for_start(start: threading.Barrier, futures: list) -> None:
         start.wait(timeout=300)
     except threading.BrokenBarrierError:
         for future in futures:
-            future.result()
+            if not isinstance(future.exception(), threading.BrokenBarrierError):
+                future.result()
         raise
+
+
+def wait_until_ready(km: KernelManager, client, timeout: float = 300.0) -> None:
+    """Until the kernel answers ``kernel_info`` with its IOPub connected, while its
+    process runs. jupyter_client's ``wait_for_ready`` takes a heartbeat that is late on
+    a loaded machine for a dead kernel; the process is what says it died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not km.is_alive():
+            raise RuntimeError("the kernel's process exited before it was ready")
+        client.kernel_info()
+        try:
+            reply = client.get_shell_msg(timeout=2)
+            if reply["msg_type"] != "kernel_info_reply":
+                continue
+            client.get_iopub_msg(timeout=1)  # IOPub is connected once a status arrives
+        except queue.Empty:
+            continue
+        while True:  # what else IOPub holds now belongs to no cell
+            try:
+                client.get_iopub_msg(timeout=0.2)
+            except queue.Empty:
+                return
+    raise TimeoutError(f"the kernel did not answer kernel_info in {timeout:.0f} s")
 
 
 def run_kernel(run: KernelRun, cwd: Path, commits: int, start: threading.Barrier) -> None:
@@ -99,7 +125,7 @@ def run_kernel(run: KernelRun, cwd: Path, commits: int, start: threading.Barrier
     client.start_channels()
     try:
         try:
-            client.wait_for_ready(timeout=120)
+            wait_until_ready(km, client)
             text, error = execute(client, SETUP.format(seed=run.k))
             if error:
                 run.failures.append(f"setup: {error} {text}")

@@ -450,3 +450,22 @@ def test_if_changed_skips_identical_state(repo):
     ns["b"].append(3)
     assert repo.commit(ns, "changed", if_changed=True, assume_unchanged=["a"]) is not None
     assert len(repo.log()) == 2
+
+
+def test_a_new_store_is_made_without_importing_pandas(tmp_path):
+    """sqlite-utils imports pandas when it can; the store's schema does not need it."""
+    code = (
+        "import sys\n"
+        "from jupyter_mlvc import Repo\n"
+        f"repo = Repo.init({str(tmp_path)!r})\n"
+        "repo.commit({'x': 1}, 'first')\n"
+        "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
+        "assert list(repo.log()['message']) == ['first']\n"  # imports pandas as usual
+        "import sqlite_utils.db\n"
+        "print('ok')\n"
+    )
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

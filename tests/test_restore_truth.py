@@ -85,3 +85,24 @@ def test_names_imported_after_the_snapshot_are_removed(repo):
     assert "textwrap" not in ns and "Counter" not in ns
     assert ns["json"] is json and ns["OrderedDict"] is collections.OrderedDict and ns["x"] == 1
     assert {"textwrap", "Counter"} <= set(report.removed)
+
+
+def test_a_partial_restore_saves_the_state_only_when_it_would_lose_something(repo):
+    import numpy as np
+
+    ns = {"params": {"lr": 0.1}, "big": np.zeros(1_000_000)}
+    first = repo.commit(ns, "first")
+    ns["params"] = {"lr": 0.5}
+    second = repo.commit(ns, "second")
+    ns["big"] = np.ones(1_000_000)  # changed since HEAD, but not restored below
+
+    # params holds what HEAD holds: restoring it alone loses nothing, nothing is saved.
+    report = repo.restore(first.id, ns, ["params"])
+    assert report.saved is None and ns["params"] == {"lr": 0.1}
+    assert repo.head_id() == second.id and (ns["big"] == 1).all()
+
+    # Now params differs from HEAD: the whole state is saved first.
+    report = repo.restore(second.id, ns, ["params"])
+    assert report.saved is not None and ns["params"] == {"lr": 0.5}
+    saved = repo.checkout(report.saved.id)
+    assert saved["params"] == {"lr": 0.1} and (saved["big"] == 1).all()

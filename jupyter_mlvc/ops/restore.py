@@ -24,7 +24,7 @@ from ..state import capture as capture_mod
 from ..state import pandas_cow, pickling
 from ..state.rng import restore_rng
 from ..state.summary import summarize
-from ..store import refs
+from ..store import catalog, refs
 from ..store.objects import CHUNK_SIZE, MAX_RNG
 from .commit import commit_captured, hashes, notebook_bytes, status_of
 
@@ -199,6 +199,8 @@ def restore(
     plan(repo, sid, names)
     repo.require_trusted(sid)
     saved, current_hashes = None, None
+    if save and names is not None and _partial_loses_nothing(repo, namespace, names, nb):
+        save = False
     if save:
         saved, current_hashes = save_first(
             repo, f"checkout of {sid[:8]}", namespace, nb, exclude, notebook, notebook_source
@@ -233,6 +235,29 @@ def restore(
         rng=rng_restored,
         kept=kept,
     )
+
+
+def _partial_loses_nothing(
+    repo: Repo, namespace: dict[str, Any], names: Iterable[str], nb: str
+) -> bool:
+    """Whether restoring only ``names`` replaces nothing HEAD does not hold: each of them
+    is absent, or holds what HEAD holds. Then the whole state need not be saved first
+    (only these variables are hashed, whatever the state's size)."""
+    head = refs.head_id(repo.index.conn, nb)
+    if head is None:
+        return False
+    present = [n for n in names if n in namespace]
+    if not present:
+        return True
+    stored = catalog.variable_hashes(repo.index.conn, head)
+    if any(n not in stored for n in present):
+        return False
+    captured = capture_mod.capture(namespace, only=present)
+    if captured.skipped or set(captured.variables) != set(present):
+        return False
+    # A variable sharing objects with others hashes with them: compare it alone only
+    # when HEAD also held it alone.
+    return all(stored.get(n) == h for n, h in hashes(captured).items())
 
 
 def save_first(

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -158,9 +159,7 @@ class Index:
     @property
     def db(self) -> sqlite_utils.Database:
         """sqlite-utils' view of this thread's connection."""
-        import sqlite_utils
-
-        return sqlite_utils.Database(self.conn)
+        return import_sqlite_utils().Database(self.conn)
 
     def _connect(self) -> sqlite3.Connection:
         if not self.writable():
@@ -240,9 +239,7 @@ class Index:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version >= len(MIGRATIONS):
             return
-        import sqlite_utils
-
-        db = sqlite_utils.Database(conn)
+        db = import_sqlite_utils().Database(conn)
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -322,6 +319,26 @@ class Index:
     def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
         rows = self.rows(sql, params)
         return rows[0] if rows else None
+
+
+def import_sqlite_utils() -> Any:
+    """sqlite-utils, imported without importing pandas.
+
+    Its module imports pandas whenever it can, only to map ``pandas.Timestamp`` to
+    TEXT, which no table here takes; in a kernel that has not imported pandas that
+    costs more than a second of the store's first commit. pandas is hidden from that
+    one import (and is importable as usual right after it)."""
+    if "sqlite_utils" in sys.modules or "pandas" in sys.modules:
+        import sqlite_utils
+
+        return sqlite_utils
+    sys.modules["pandas"] = None  # type: ignore[assignment]  # makes "import pandas" fail
+    try:
+        import sqlite_utils
+    finally:
+        if "pandas" in sys.modules and sys.modules["pandas"] is None:
+            del sys.modules["pandas"]
+    return sqlite_utils
 
 
 def dumps(value: Any) -> str:

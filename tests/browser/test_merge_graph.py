@@ -111,9 +111,7 @@ def test_merge_a_branch_from_the_graph(lab: Lab, page: Page):
     top = graph_rows(page).first
     expect(top).to_have_attribute("data-merge", "true")
     expect(top).to_have_attribute("data-head", "true")
-    expect(top).to_have_attribute(
-        "data-parents", f'{ids["main work"]} {ids["feature work"]}'
-    )
+    expect(top).to_have_attribute("data-parents", f"{ids['main work']} {ids['feature work']}")
     merge_id = top.get_attribute("data-id")
     edges = page.locator(f'{GRAPH} .jp-mlvc-graph-edge[data-from="{merge_id}"]')
     expect(edges).to_have_count(2)
