@@ -41,7 +41,8 @@ class MergeView(View):
         if r.notebook_conflicts:
             lines.append(
                 f"The merged notebook marks {r.notebook_conflicts} conflicts in its cells "
-                "(<<<<<<< local / >>>>>>> remote); the sidebar loads it into the editor."
+                "(<<<<<<< local / >>>>>>> remote). It is stored with the merge snapshot: "
+                "the sidebar's Restore notebook loads it into the editor."
             )
         return lines
 
