@@ -199,6 +199,17 @@ class Pickle(System):
         return f"_bench_pickle_load({self._path(ctx, ref)!r})"
 
 
+def venv_unavailable(venv: Path, label: str, package: str, imports: str) -> str | None:
+    """Why a peer's own virtualenv cannot run it (None when it can)."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        return f"no {label} virtualenv at {venv} (see benchmarks/README.md)"
+    probe = subprocess.run([str(python), "-c", imports], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"{package} does not import in {venv}: {probe.stderr.strip().splitlines()[-1:]}"
+    return None
+
+
 class Kishu(System):
     """Kishu 0.3.4 in its own virtualenv, attached with ``init_kishu`` (no server).
 
@@ -220,16 +231,7 @@ class Kishu(System):
         self.python = str(venv / "bin" / "python")
 
     def unavailable(self) -> str | None:
-        if not Path(self.python).exists():
-            return f"no Kishu virtualenv at {self.venv} (see benchmarks/README.md)"
-        probe = subprocess.run(
-            [self.python, "-c", "import kishu, ipykernel; print(kishu.__version__)"],
-            capture_output=True,
-            text=True,
-        )
-        if probe.returncode != 0:
-            return f"kishu does not import in {self.venv}: {probe.stderr.strip().splitlines()[-1:]}"
-        return None
+        return venv_unavailable(self.venv, "Kishu", "kishu", "import kishu, ipykernel")
 
     def kernel_env(self) -> dict[str, str]:
         config = self.root / ".kishu" / "config.ini"
@@ -274,17 +276,12 @@ class Elastic(System):
         self.python = str(venv / "bin" / "python")
 
     def unavailable(self) -> str | None:
-        if not Path(self.python).exists():
-            return f"no ElasticNotebook virtualenv at {self.venv} (see benchmarks/README.md)"
-        probe = subprocess.run(
-            [self.python, "-c", "import elastic.elastic_notebook, ipykernel"],
-            capture_output=True,
-            text=True,
+        return venv_unavailable(
+            self.venv,
+            "ElasticNotebook",
+            "elastic-notebook-slim",
+            "import elastic.elastic_notebook, ipykernel",
         )
-        if probe.returncode != 0:
-            why = probe.stderr.strip().splitlines()[-1:]
-            return f"elastic-notebook-slim does not import in {self.venv}: {why}"
-        return None
 
     def setup_code(self, ctx: Context) -> str:
         return (
