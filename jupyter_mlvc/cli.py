@@ -37,7 +37,7 @@ from .commands import build_parser as build_face_parser
 from .errors import BadInput, MlvcError
 from .present.format import format_bytes
 from .present.merging import BisectView, graph_view
-from .present.render import DiffView, LogView
+from .present.render import CompareView, DiffView, LogView
 from .repo import Repo
 
 
@@ -177,6 +177,15 @@ def cmd_diff(args: argparse.Namespace) -> None:
         print(json.dumps(data, indent=2, default=str))
         return
     _say(DiffView(d).text())
+
+
+def cmd_compare(args: argparse.Namespace) -> None:
+    repo = _open(args)
+    comparison = repo.compare(args.refs).to_dict()
+    if args.json:
+        print(json.dumps(comparison, indent=2, default=str))
+        return
+    _say(CompareView.from_comparison(comparison).text())
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -352,6 +361,7 @@ def cmd_remote(args: argparse.Namespace) -> int | None:
             )
             or "no remotes (mlvc remote add NAME URL)",
         )
+    return None
 
 
 def _options(items: list[str]) -> dict[str, Any]:
@@ -408,6 +418,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int | None]] = {
     "show": cmd_show,
     "bisect": cmd_bisect,
     "diff": cmd_diff,
+    "compare": cmd_compare,
     "export": cmd_export,
     "branches": cmd_branches,
     "tags": cmd_tags,

@@ -151,6 +151,11 @@ COMMANDS: tuple[Command, ...] = (
                 action="store_true",
                 help="draw the history as a graph: branches, forks and merges",
             ),
+            magic_only(
+                "--plot",
+                action="store_true",
+                help="chart each metric over the history, one line per branch",
+            ),
         ),
     ),
     Command(
@@ -172,7 +177,8 @@ COMMANDS: tuple[Command, ...] = (
         "what changed between two snapshots",
         "Variables added, removed and changed (and how), metrics, packages and notebook cells "
         "that changed from snapshot A to snapshot B. In %mlvc, without B: from A to the "
-        "kernel's current state. Loads only the variables whose content differs.",
+        "kernel's current state. Loads only the variables whose content differs. In "
+        "%mlvc, --on X_test [y_test] runs the models of both sides on those variables.",
         (
             STORE,
             JSON,
@@ -199,15 +205,26 @@ COMMANDS: tuple[Command, ...] = (
                 metavar="NAME",
                 help="leave these names or patterns (tmp_*) out of the diff",
             ),
+            magic_only(
+                "--on",
+                nargs="+",
+                metavar=("X", "Y"),
+                help="run the models of both sides on the kernel's X (and score them on Y)",
+            ),
         ),
     ),
     Command(
         "compare",
         "several snapshots side by side",
         "One column per snapshot: metrics, then the variables whose content "
-        "differs among them, with their summaries. Loads no variable.",
-        (arg("refs", nargs="+", metavar="REF", help="two or more snapshots"),),
-        faces=frozenset({MAGIC}),
+        "differs among them, with their summaries and the model hyperparameters that "
+        "differ. Loads no variable.",
+        (
+            STORE,
+            JSON,
+            NOTEBOOK,
+            arg("refs", nargs="+", metavar="REF", help="two or more snapshots"),
+        ),
     ),
     Command(
         "checkout",

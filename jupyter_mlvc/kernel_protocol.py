@@ -41,7 +41,7 @@ from .state.capture import is_variable_name
 #: The mime type of the display that carries a reply.
 MIME = "application/vnd.jupyter-mlvc.reply+json"
 
-OPS = ("commit", "restore", "diff", "merge")
+OPS = ("commit", "restore", "diff", "merge", "variables")
 SIDES = ("ours", "theirs")
 SKIPPED = ("keep", "remove")
 
@@ -84,9 +84,14 @@ class Restore:
 
 @dataclass(frozen=True)
 class Diff:
-    """Compare a snapshot with the kernel's variables (the notebook half is the server's)."""
+    """Compare a snapshot with the kernel's variables (the notebook half is the server's),
+    or with snapshot ``b``; ``x`` (and ``y``) name the kernel's variables to run the
+    models of both sides on."""
 
     ref: str
+    b: str | None = None
+    x: str | None = None
+    y: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,12 @@ class Merge:
     message: str | None = None
 
 
-Request = Commit | Restore | Diff | Merge
+@dataclass(frozen=True)
+class Variables:
+    """List the kernel's variables (name, type, summary): the sidebar picks data among them."""
+
+
+Request = Commit | Restore | Diff | Merge | Variables
 
 
 class Target(Protocol):
@@ -110,9 +120,11 @@ class Target(Protocol):
 
     def restore(self, ref: str, names: list[str] | None, skipped: str = "keep") -> Any: ...
 
-    def diff(self, ref: str) -> dict[str, Any]: ...
+    def diff(self, request: Diff) -> dict[str, Any]: ...
 
     def merge(self, request: Merge) -> Any: ...
+
+    def variables(self) -> list[dict[str, Any]]: ...
 
 
 # -- requests ------------------------------------------------------------------------------
@@ -168,8 +180,26 @@ def validate(data: Any) -> Request:
             resolve=_resolve(data.get("resolve")),
             message=None if message is None else _text(message, "message", MAX_MESSAGE_CHARS),
         )
-    _fields(data, required=("op", "ref"))
-    return Diff(ref=_ref(data["ref"]))
+    if op == "variables":
+        _fields(data, required=("op",))
+        return Variables()
+    _fields(data, required=("op", "ref"), optional=("b", "x", "y"))
+    if "y" in data and "x" not in data:
+        raise BadRequest("diff takes y only with x (the data the models are run on)")
+    return Diff(
+        ref=_ref(data["ref"]),
+        b=None if data.get("b") is None else _ref(data["b"]),
+        x=None if data.get("x") is None else _variable(data["x"], "x"),
+        y=None if data.get("y") is None else _variable(data["y"], "y"),
+    )
+
+
+def _variable(value: Any, what: str) -> str:
+    """The name of a variable of the kernel: a Python identifier."""
+    name = _text(value, what, MAX_NAME_CHARS)
+    if not is_variable_name(name):
+        raise BadRequest(f"{what}: {_shown(name)} is not a variable name (a Python identifier)")
+    return name
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -297,7 +327,7 @@ def run(target: Target, request: Request | Mapping[str, Any]) -> Any:
     ``Commit`` gives the new ``Snapshot``, ``Restore`` a ``RestoreReport``, ``Diff``
     the diff as JSON data. Raises ``MlvcError`` (``BadRequest`` for a bad request).
     """
-    if not isinstance(request, (Commit, Restore, Diff, Merge)):
+    if not isinstance(request, (Commit, Restore, Diff, Merge, Variables)):
         request = validate(dict(request))
     if isinstance(request, Commit):
         return target.commit(request.message, request.metrics)
@@ -306,7 +336,9 @@ def run(target: Target, request: Request | Mapping[str, Any]) -> Any:
         return target.restore(request.ref, names, request.skipped)
     if isinstance(request, Merge):
         return target.merge(request)
-    return target.diff(request.ref)
+    if isinstance(request, Variables):
+        return target.variables()
+    return target.diff(request)
 
 
 def result_data(request: Request, result: Any, seconds: float = 0.0) -> dict[str, Any]:
@@ -341,6 +373,8 @@ def result_data(request: Request, result: Any, seconds: float = 0.0) -> dict[str
             snap = getattr(result, field_)
             data[field_] = None if snap is None else snapshot_record(snap)
         return data
+    if isinstance(request, Variables):
+        return {"variables": result}
     return dict(result)
 
 
@@ -402,7 +436,13 @@ def handle(shell: Any, request_json: str) -> None:
 
 
 def _op(request: Request) -> str:
-    return {Commit: "commit", Restore: "restore", Diff: "diff", Merge: "merge"}[type(request)]
+    return {
+        Commit: "commit",
+        Restore: "restore",
+        Diff: "diff",
+        Merge: "merge",
+        Variables: "variables",
+    }[type(request)]
 
 
 def _error(op: str | None, kind: str, exc: Any) -> dict[str, Any]:
@@ -429,6 +469,9 @@ class ShellTarget:
     def commit(self, message: str, metrics: dict[str, float]) -> Any:
         return self.session.commit_state(message, metrics=metrics)
 
+    def variables(self) -> list[dict[str, Any]]:
+        return namespace_variables(self.shell.user_ns, exclude=self.session.exclude())
+
     def restore(self, ref: str, names: list[str] | None, skipped: str = "keep") -> Any:
         return self.session.restore_state(ref, names, skipped=skipped)
 
@@ -441,13 +484,20 @@ class ShellTarget:
             preview=request.preview,
         )
 
-    def diff(self, ref: str) -> dict[str, Any]:
+    def diff(self, request: Diff) -> dict[str, Any]:
         notebook = self.session.notebook_path()
         if notebook is None:
             raise BadInput(
                 "this kernel does not know its notebook: set %config MLVC.notebook = 'path.ipynb'"
             )
-        return namespace_diff(notebook, ref, self.shell.user_ns, exclude=self.session.exclude())
+        return namespace_diff(
+            notebook,
+            request.ref,
+            self.shell.user_ns,
+            exclude=self.session.exclude(),
+            b=request.b,
+            **data_of(self.shell.user_ns, request),
+        )
 
 
 class RepoTarget:
@@ -487,6 +537,9 @@ class RepoTarget:
             notebook_source=source,
         )
 
+    def variables(self) -> list[dict[str, Any]]:
+        return namespace_variables(self.namespace, exclude=self.exclude())
+
     def merge(self, request: Merge) -> Any:
         notebook, source = self.notebook()
         return self.repo.merge(
@@ -516,12 +569,47 @@ class RepoTarget:
             skipped=skipped,
         )
 
-    def diff(self, ref: str) -> dict[str, Any]:
+    def diff(self, request: Diff) -> dict[str, Any]:
         patterns = self.exclude()
         data = self.repo.diff(
-            ref, dict(self.namespace), notebook_path=self.notebook_path, exclude=patterns
+            request.ref,
+            request.b or dict(self.namespace),
+            notebook_path=self.notebook_path,
+            exclude=patterns,
+            **data_of(self.namespace, request),
         ).to_dict()
         return without_names(data, patterns)
+
+
+def data_of(namespace: Mapping[str, Any], request: Diff) -> dict[str, Any]:
+    """``repo.diff``'s ``data`` and ``data_names`` for the request's ``x`` and ``y``."""
+    names = [n for n in (request.x, request.y) if n is not None]
+    for name in names:
+        if name not in namespace:
+            raise BadRequest(f"the kernel has no variable {_shown(name)} to run the models on")
+    if not names:
+        return {}
+    return {
+        "data": dict(zip(("X", "y"), (namespace[n] for n in names))),
+        "data_names": tuple(names),
+    }
+
+
+def namespace_variables(
+    namespace: Mapping[str, Any], *, exclude: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """The variables of ``namespace`` a commit would take, by name: each with its type and
+    summary (shape, length, columns; nothing is pickled). Names matching ``exclude`` are
+    left out, as are modules and imported classes and functions."""
+    from .state.capture import select
+    from .state.summary import summarize
+
+    variables, _, _ = select(dict(namespace), exclude=exclude)
+    listed = []
+    for name in sorted(variables):
+        type_, summary = summarize(variables[name])
+        listed.append({"name": name, "type": type_, "summary": summary})
+    return listed
 
 
 def namespace_diff(
@@ -530,10 +618,14 @@ def namespace_diff(
     namespace: Mapping[str, Any],
     *,
     exclude: Iterable[str] = (),
+    b: str | None = None,
+    data: dict[str, Any] | None = None,
+    data_names: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
-    """Snapshot ``ref`` of ``notebook`` compared with ``namespace``, as JSON data.
+    """Snapshot ``ref`` of ``notebook`` compared with ``namespace`` (or with snapshot
+    ``b``), as JSON data; with ``data``, the models of both sides run on it.
 
-    ``ref`` must name a snapshot of ``notebook``. Names matching ``exclude`` are
+    ``ref`` (and ``b``) must name a snapshot of ``notebook``. Names matching ``exclude`` are
     left out on both sides. The notebook part is left to the caller (``notebook``
     is ``None``): the sidebar compares the editor's content on the server.
 
@@ -549,10 +641,18 @@ def namespace_diff(
     if repo is None:
         raise NoStore(f"no .mlvc store in the folder of {path.name} or above it")
     with repo:
-        snap = repo.show(ref, path)
-        if (snap.notebook_path or "") != (repo.notebook_path or ""):
-            raise UnknownRef(f"{snap.short_id} is not a snapshot of this notebook")
-        data = repo.diff(snap.id, dict(namespace), notebook_path=path, exclude=patterns).to_dict()
-    data = without_names(data, patterns)
-    data["notebook"] = None
-    return finite(data)
+        snaps = [repo.show(r, path) for r in (ref, b) if r is not None]
+        for snap in snaps:
+            if (snap.notebook_path or "") != (repo.notebook_path or ""):
+                raise UnknownRef(f"{snap.short_id} is not a snapshot of this notebook")
+        result = repo.diff(
+            snaps[0].id,
+            snaps[1].id if b is not None else dict(namespace),
+            notebook_path=path,
+            exclude=patterns,
+            data=data,
+            data_names=data_names,
+        ).to_dict()
+    result = without_names(result, patterns)
+    result["notebook"] = None
+    return finite(result)

@@ -34,6 +34,8 @@ from .commands import build_parser as build_face_parser
 from .errors import MlvcError
 from .kernel_session import end_session, path_key, session_for, without_names
 from .magic_line import LineError, one_line, split_line
+from .present.chart import DEFAULT_SNAPSHOTS as CHART_SNAPSHOTS
+from .present.chart import history_chart
 from .present.merging import BisectView, MergeView, graph_view
 from .present.render import (
     CompareView,
@@ -172,6 +174,24 @@ def _is_number(value: Any) -> bool:
     return False
 
 
+def data_on(namespace: Mapping[str, Any], names: list[str] | None) -> dict[str, Any]:
+    """``repo.diff``'s ``data`` and ``data_names`` for ``--on X [Y]``, from the namespace."""
+    if not names:
+        return {}
+    if len(names) > 2:
+        raise UsageError(
+            f"--on takes X and optionally Y, not {len(names)} names. "
+            "Usage: %mlvc diff A B --on X_test y_test"
+        )
+    for name in names:
+        if name not in namespace:
+            raise UsageError(f"--on {one_line(name)}: there is no variable {one_line(name)!r}.")
+    return {
+        "data": dict(zip(("X", "y"), (namespace[n] for n in names))),
+        "data_names": tuple(names),
+    }
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return " ".join((text if len(text) <= 40 else text[:37] + "...").split())
@@ -260,6 +280,17 @@ class MlvcMagics(Magics):
             )
         nb_path = self.session.notebook_path()
         limit = args.n or self.settings.log_limit
+        if args.plot:
+            if args.compare or args.sort or args.all or args.graph or args.remote:
+                raise UsageError(
+                    "--plot charts this notebook's metrics over its history: "
+                    "leave out --compare, --sort, --all, --graph and --remote."
+                )
+            # The chart shows the whole history (up to CHART_SNAPSHOTS), not a page of it.
+            shown = args.n or CHART_SNAPSHOTS
+            auto = self.settings.show_auto and not args.no_auto
+            display(history_chart(repo, path_key(nb_path), limit=shown, include_auto=auto))
+            return
         if args.remote:
             if args.compare:
                 raise UsageError(
@@ -300,7 +331,7 @@ class MlvcMagics(Magics):
             if len(frame) < 2:
                 print("Nothing to compare: the log shows fewer than two snapshots.")
                 return
-            display(CompareView.from_snapshots([repo.show(sid) for sid in frame["id"]]))
+            display(CompareView.from_comparison(repo.compare(list(frame["id"])).to_dict()))
             return
         title = f"sorted by {args.sort}" if args.sort else ""
         display(LogView(frame, show_notebook=args.all, title=title))
@@ -323,6 +354,7 @@ class MlvcMagics(Magics):
         display(StatusView(status, base_label=args.ref))
 
     def _cmd_diff(self, args: argparse.Namespace) -> None:
+        on = data_on(self.shell.user_ns, args.on)
         repo = self.session.repo(required=True)
         nb_path = self.session.notebook_path()
         with self.session.progress("Comparing") as progress:
@@ -336,10 +368,17 @@ class MlvcMagics(Magics):
                     notebook_path=path_key(nb_path),
                     current_notebook=notebook,
                     exclude=self.session.exclude(args.exclude),
+                    **on,
                 )
             else:
                 diff = self.session.call(
-                    repo.diff, progress, args.a, args.b, notebook_path=path_key(nb_path)
+                    repo.diff,
+                    progress,
+                    args.a,
+                    args.b,
+                    notebook_path=path_key(nb_path),
+                    exclude=self.session.exclude(args.exclude),
+                    **on,
                 )
         display(DiffView(without_names(diff.to_dict(), self.session.exclude(args.exclude))))
 
@@ -350,7 +389,7 @@ class MlvcMagics(Magics):
             )
         repo = self.session.repo(required=True)
         nb = self.session.notebook_key()
-        display(CompareView.from_snapshots([repo.show(ref, nb) for ref in args.refs]))
+        display(CompareView.from_comparison(repo.compare(args.refs, nb).to_dict()))
 
     def _cmd_checkout(self, args: argparse.Namespace) -> None:
         start = time.monotonic()

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .branching import Branching
+from .comparing import Comparing
 from .errors import MlvcError, NoStore, Untrusted
 from .maintaining import Maintaining
 from .ops import commit as commit_op
@@ -66,7 +67,7 @@ def load(ref: str, name: str, path: str | os.PathLike = ".") -> Any:
     return Repo.open(path).load(ref, name)
 
 
-class Repo(Sharing, Maintaining, Branching):
+class Repo(Sharing, Maintaining, Branching, Comparing):
     """A jupyter_mlvc store. See the module docstring."""
 
     def __init__(self, path: Path, notebook_path: str | os.PathLike | None = None):
@@ -428,32 +429,6 @@ class Repo(Sharing, Maintaining, Branching):
         """How ``namespace`` differs from a snapshot (HEAD by default). Writes nothing."""
         base = None if ref is None else commit_op.base_for_status(self, ref, notebook_path)
         return commit_op.status(self, namespace, base, only=only, exclude=exclude)
-
-    # -- compare ---------------------------------------------------------------
-
-    def diff(
-        self,
-        a: str,
-        b: str | dict[str, Any] | None = None,
-        *,
-        notebook_path: Any = None,
-        current_notebook: Any = None,
-        exclude: Iterable[str] | None = None,
-        values: bool = True,
-    ):
-        """What changed from snapshot ``a`` to ``b`` (a ref, HEAD by default, or a
-        namespace: the current state). Returns a ``Diff``; ``.to_dict()`` is JSON."""
-        from .ops.diff import diff
-
-        return diff(
-            self,
-            a,
-            b,
-            notebook_path=notebook_path,
-            current_notebook=current_notebook,
-            exclude=exclude,
-            values=values,
-        )
 
     def close(self) -> None:
         self.index.close()

@@ -3,7 +3,7 @@
 Rooms, from the bottom: ``store`` (objects, index, refs, manifests, trust) and ``state``
 (what a kernel's state is, pickling) know nothing above them; ``ops`` (commit, restore,
 diff, merge, maintenance, remote sync) build on both; ``repo`` (with ``sharing``,
-``maintaining`` and ``branching``) is the public facade; ``present`` shows results; the faces (magics,
+``maintaining``, ``branching`` and ``comparing``) is the public facade; ``present`` shows results; the faces (magics,
 CLI, kernel protocol, widget, server) sit on top and nothing below imports them.
 """
 
@@ -27,7 +27,7 @@ ALLOWED = {
     "present": {"present", "store.refs", "state.summary"},
 }
 SHARED = {"errors", "snapshot", "_version"}
-FACADE = {"repo", "sharing", "maintaining", "branching"}
+FACADE = {"repo", "sharing", "maintaining", "branching", "comparing"}
 #: Frameworks of the faces: the core never imports them, not even lazily.
 FACE_FRAMEWORKS = ("IPython", "ipykernel", "ipywidgets", "jupyter_server", "tornado")
 

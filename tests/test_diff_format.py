@@ -185,6 +185,14 @@ def test_untrusted_bytes_change_fits_the_schema(repo, other_key, tmp_path):
     assert changes(d)["v"]["kind"] == fmt.BYTES
 
 
+def _figure(offset: int):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 2))
+    fig.add_subplot().plot([0, 1], [offset, 1])
+    return fig
+
+
 def test_every_change_kind_is_in_the_schema():
     """describe_change's kinds and the schema's constants are the same set."""
     samples = [
@@ -198,6 +206,7 @@ def test_every_change_kind_is_in_the_schema():
         describe_change([1], [2]),
         describe_change(1, "1"),
         describe_change(object(), object()),
+        describe_change(_figure(0), _figure(1)),
     ]
     assert {s["kind"] for s in samples} | {fmt.MODEL} == set(fmt.CHANGE_KINDS)
 

@@ -65,7 +65,7 @@ def test_valid_requests(data, expected):
     [
         ("not json", "not JSON"),
         ("[1, 2]", "JSON object, not a list"),
-        ("{}", "op must be one of commit, restore, diff, merge, not null"),
+        ("{}", "op must be one of commit, restore, diff, merge, variables, not null"),
         (request(op="eval", code="1"), 'not "eval"'),
         (request(op="restore"), "needs the field ref"),
         (request(op="restore", ref="a", code="print(1)"), 'no field "code"'),
@@ -170,6 +170,24 @@ def test_commit_restore_and_diff_through_the_protocol(notebook_shell, replies, t
     # The state it replaced was committed first, so the restore can be undone.
     assert full["saved"]["auto"] is True and full["saved"]["message"].startswith("auto:")
     assert "z" not in shell.user_ns and shell.user_ns["y"] == "first"
+    json.dumps(replies, allow_nan=False)
+
+
+def test_variables_lists_what_a_commit_would_take(notebook_shell, replies):
+    import numpy as np
+
+    shell = notebook_shell
+    shell.run_cell("import json\nfrom json import dumps\ndef f(): pass")
+    shell.user_ns.update({"X_test": np.zeros((3, 2)), "label": "a", "tmp_x": 1})
+    shell.run_line_magic("config", "MLVC.exclude = ['tmp_*']")
+    listed = ask(shell, replies, op="variables")
+    assert listed["ok"] and listed["op"] == "variables"
+    by_name = {v["name"]: v for v in listed["result"]["variables"]}
+    # Not the module nor the imported function, nor an excluded name; the notebook's own
+    # function is state like any variable.
+    assert set(by_name) == {"X_test", "label", "f"}
+    assert by_name["X_test"]["type"] == "numpy.ndarray"
+    assert by_name["X_test"]["summary"]["shape"] == [3, 2]
     json.dumps(replies, allow_nan=False)
 
 

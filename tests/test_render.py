@@ -471,7 +471,7 @@ def test_compare_view_puts_snapshots_side_by_side(repo):
         ns = {"model": _fitted(C), "same": "kept", "i": i, "rows": list(range(i))}
         metrics = {"acc": acc} if i != 1 else {"acc": acc, "f1": 0.5}
         snaps.append(repo.commit(ns, f"run {i}", metrics=metrics))
-    view = CompareView.from_snapshots([repo.show(s.id) for s in snaps])
+    view = CompareView.from_comparison(repo.compare([s.id for s in snaps]).to_dict())
     lines = str(view).splitlines()
     assert (
         lines[0]
@@ -498,7 +498,7 @@ def test_compare_view_escapes(repo):
     # A variable's name is an identifier (other keys are no state): its value carries it.
     s1 = repo.commit({"x": EVIL + "1"}, EVIL, metrics={EVIL: 1.0})
     s2 = repo.commit({"x": EVIL + "2"}, EVIL, metrics={EVIL: 2.0})
-    html = CompareView.from_snapshots([repo.show(s1.id), repo.show(s2.id)])._repr_html_()
+    html = CompareView.from_comparison(repo.compare([s1.id, s2.id]).to_dict())._repr_html_()
     assert "<script>" not in html and html.count("&lt;script&gt;") >= 4
 
 

@@ -182,6 +182,16 @@ def test_log_dataframe(repo):
     assert str(df["created_at"].dt.tz) == "UTC"
 
 
+def test_a_metric_never_stands_in_for_a_log_column(repo):
+    """Metrics come from whoever made the snapshot: one named ``id`` or ``branch`` gets a
+    column of its own and the snapshots' ids and branches stay what the index holds."""
+    snap = repo.commit({"v": 1}, "one", metrics={"id": 7.0, "branch": 1.0, "acc": 0.5})
+    df = repo.log()
+    assert list(df["id"]) == [snap.id] and list(df["branch"]) == ["main"]
+    assert list(df["id (metric)"]) == [7.0] and list(df["branch (metric)"]) == [1.0]
+    assert list(repo.log(sort="-id (metric)")["id"]) == [snap.id]
+
+
 def test_bad_input_is_one_line(repo):
     with pytest.raises(BadInput):
         repo.commit({"v": 1}, "m", metrics={"acc": "high"})
@@ -402,6 +412,34 @@ def test_random_state_can_be_left_alone(repo):
     random.seed(99)
     report = repo.restore(snap.id, {"v": 2}, save=False, rng=False)
     assert report.rng == [] and random.random() == expected
+
+
+def test_random_state_restores_without_importing_numpy(repo, tmp_path):
+    """A fresh kernel whose snapshot holds no numpy value never imports numpy to restore
+    the random state (it cost about a second): Python's generator comes back alone."""
+    import pickle
+    import random
+    import subprocess
+    import sys
+
+    random.seed(5)
+    np.random.seed(6)
+    snap = repo.commit({"v": 1}, "seeded")
+    expected = random.random()
+    # A state written before numpy's key was stored as bytes pickles the array itself.
+    old = tmp_path / "old-state"
+    old.write_bytes(pickle.dumps({"random": random.getstate(), "numpy": np.random.get_state()}))
+    code = f"""
+import random, sys
+from jupyter_mlvc import Repo
+from jupyter_mlvc.state.rng import restore_rng
+report = Repo.open({str(repo.root)!r}).restore({snap.id!r}, {{}}, save=False)
+drawn = random.random()
+old = restore_rng(open({str(old)!r}, "rb").read())
+print(report.rng, repr(drawn), old, "numpy" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["['random']", repr(expected), "['random']", "False"]
 
 
 class CountedPickles:

@@ -15,7 +15,8 @@ The shape is a schema (``ops.diff_format``: TypedDicts, constructors and a valid
      "variables": {"added": [Var], "removed": [Var], "changed": [Var], "unchanged": [name]},
      "metrics": [{"name", "before", "after", "delta"}],
      "environment": [{"name", "before", "after"}],
-     "notebook": {"available": bool, "cells": [Cell], "unchanged": int} | null}
+     "notebook": {"available": bool, "cells": [Cell], "unchanged": int} | null,
+     "models": ModelsOnData}   (only when the diff was given data: see ops.model_compare)
 
     Var  = {"name", "before": info|null, "after": info|null, "change": {...}|null}
     info = {"type", "summary", "nbytes"}
@@ -26,16 +27,19 @@ The shape is a schema (``ops.diff_format``: TypedDicts, constructors and a valid
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import MlvcError, Untrusted
+from ..errors import BadInput, MlvcError, Untrusted
 from ..state import capture as capture_mod
 from ..store import catalog
 from . import commit as commit_op
 from . import diff_format as schema
+from . import image_diff, model_compare
 from . import restore as restore_op
 
 if TYPE_CHECKING:
@@ -56,6 +60,8 @@ class Diff:
     environment: list[schema.PackageEntry] = field(default_factory=list)
     notebook: dict[str, Any] | None = None
     merge: schema.MergeOrigin | None = None
+    #: The models of both sides run on data, when ``diff`` was given some.
+    models: schema.ModelsOnData | None = None
 
     @property
     def empty(self) -> bool:
@@ -71,6 +77,7 @@ class Diff:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        models = {} if self.models is None else {"models": self.models}
         return {
             "a": self.a,
             "b": self.b,
@@ -85,6 +92,7 @@ class Diff:
             "notebook": self.notebook,
             "empty": self.empty,
             "merge": self.merge,
+            **models,
         }
 
 
@@ -124,10 +132,15 @@ def diff(
     current_notebook: Any = None,
     exclude: Any = None,
     values: bool = True,
+    data: Mapping[str, Any] | None = None,
+    data_names: Sequence[str] | None = None,
 ) -> Diff:
     """Compare snapshot ``a`` with snapshot ``b``, or with a namespace (the current state).
 
     ``values=False`` compares by hashes and summaries only (nothing is unpickled).
+    ``data`` (``{"X": X_test, "y": y_test}``, ``y`` optional) runs the models of both
+    sides on it (``ops.model_compare``); ``data_names`` names it for display
+    (default ``("X", "y")``).
     """
     side_a = _snapshot_side(repo, repo.resolve(a, notebook_path))
     if isinstance(b, dict):
@@ -147,11 +160,36 @@ def diff(
     out.notebook = _compare_notebooks(repo, side_a, side_b, current_notebook)
     if side_b.sid is not None:
         out.merge = _merge_origin(repo, out, side_b)
+    if data is not None:
+        out.models = _models_on_data(repo, side_a, side_b, data, data_names)
     return out
+
+
+def _models_on_data(
+    repo: Repo, a: _Side, b: _Side, data: Mapping[str, Any], names: Sequence[str] | None
+) -> schema.ModelsOnData:
+    """The models of both sides run on ``data``; a namespace's own objects are used as they are."""
+    if not isinstance(data, Mapping) or "X" not in data or set(data) - {"X", "y"}:
+        shown = sorted(map(str, data)) if isinstance(data, Mapping) else type(data).__name__
+        raise BadInput(f'data is a dict {{"X": ..., "y": ...}} (y optional), not {shown}')
+    x_name = names[0] if names else "X"
+    y_name = names[1] if names and len(names) > 1 else "y"
+    return model_compare.compare_models(
+        a.variables,
+        b.variables,
+        functools.partial(_load_side, repo, a),
+        functools.partial(_load_side, repo, b),
+        data["X"],
+        data.get("y"),
+        x_name=x_name,
+        y_name=y_name,
+    )
 
 
 def _merge_origin(repo: Repo, out: Diff, b: _Side) -> schema.MergeOrigin | None:
     """For a merge snapshot B: which side each variable that changed came from."""
+    if b.sid is None:
+        return None
     parents = repo.record(b.sid).parents
     if len(parents) < 2:
         return None
@@ -253,7 +291,9 @@ def _compare_notebooks(repo: Repo, a: _Side, b: _Side, current_notebook: Any) ->
     else:
         nb_b = repo.notebook(b.sid) if b.sid and b.manifest.get("notebook") else None
     if nb_a is not None and nb_b is not None:
-        return notebook_diff(nb_a, nb_b)
+        # The editor's notebook is the user's own; a snapshot's is trusted when signed.
+        trusted = all(repo.record(s.sid).trusted for s in (a, b) if s.sid is not None)
+        return notebook_diff(nb_a, nb_b, trusted=trusted)
     return {"available": False, "cells": [], "unchanged": 0}
 
 
@@ -309,6 +349,9 @@ def _describe(before: Any, after: Any) -> dict[str, Any]:
         return _frame_change(before.to_frame(), after.to_frame(), pd, series=True)
     if torch is not None and isinstance(before, torch.Tensor) and np is not None:
         return _array_change(before.detach().cpu().numpy(), after.detach().cpu().numpy(), np)
+    figure = sys.modules.get("matplotlib.figure")
+    if figure is not None and isinstance(before, figure.Figure):
+        return dict(image_diff.figure_change(before, after))
     model = _model_change(before, after)
     if model is not None:
         return model
@@ -574,8 +617,14 @@ def _source(cell: Any) -> str:
     return "".join(src) if isinstance(src, list) else str(src)
 
 
-def notebook_diff(nb_a: Any, nb_b: Any) -> dict[str, Any]:
-    """A cell-level diff: cells added, removed, moved and modified, aligned by nbdime."""
+def notebook_diff(nb_a: Any, nb_b: Any, *, trusted: bool = False) -> dict[str, Any]:
+    """A cell-level diff: cells added, removed, moved and modified, aligned by nbdime.
+
+    With the output images that differ (``images``, matched per cell by output index
+    and MIME type) and how many are the same (``images_unchanged``), when either
+    notebook has any. ``trusted`` says whether both notebooks may be rendered as they
+    are; it is copied into each image entry (SVG is active content).
+    """
     import nbdime
 
     cells_a, cells_b = list(nb_a.get("cells", [])), list(nb_b.get("cells", []))
@@ -606,6 +655,7 @@ def notebook_diff(nb_a: Any, nb_b: Any) -> dict[str, Any]:
             j += 1
     entries: list[dict[str, Any]] = []
     unchanged = 0
+    pairs: list[tuple[Any, Any, int | None, int | None]] = []
     # A removed cell whose source reappears among the added cells has moved.
     added_by_source: dict[str, list[int]] = {}
     for jb in added_b:
@@ -618,13 +668,17 @@ def notebook_diff(nb_a: Any, nb_b: Any) -> dict[str, Any]:
             jb = candidates[0]
             moved_b.add(jb)
             entries.append(_cell_entry("moved", cells_a[i], cells_b[jb], i, jb))
+            pairs.append((cells_a[i], cells_b[jb], i, jb))
         else:
             entries.append(_cell_entry("removed", cells_a[i], None, i, None))
+            pairs.append((cells_a[i], None, i, None))
     for jb in added_b:
         if jb not in moved_b:
             entries.append(_cell_entry("added", None, cells_b[jb], None, jb))
+            pairs.append((None, cells_b[jb], None, jb))
     for i, jb in a_to_b.items():
         ca, cb = cells_a[i], cells_b[jb]
+        pairs.append((ca, cb, i, jb))
         if (
             _source(ca) != _source(cb)
             or _outputs(ca) != _outputs(cb)
@@ -634,7 +688,11 @@ def notebook_diff(nb_a: Any, nb_b: Any) -> dict[str, Any]:
         else:
             unchanged += 1
     entries.sort(key=lambda e: e["b_index"] if e["b_index"] is not None else e["a_index"] - 0.5)
-    return {"available": True, "cells": entries, "unchanged": unchanged}
+    out: dict[str, Any] = {"available": True, "cells": entries, "unchanged": unchanged}
+    images, same = image_diff.notebook_images(pairs, trusted=trusted)
+    if images or same:
+        out["images"], out["images_unchanged"] = images, same
+    return out
 
 
 def _outputs(cell: Any) -> Any:

@@ -20,13 +20,16 @@ models, by ``library``)::
     set       items added/removed
     sequence  items added/removed (list, tuple), aligned
     model     scikit-learn parameters and weights, or torch state_dict layers
+    figure    a figure held in a variable (matplotlib), rendered and compared by pixel
     type      the value changed type
     bytes     the pickles differ; not compared further (``note`` says why)
 
 The top level: ``a``/``b`` name the two sides (``b`` may be the current state),
 ``variables`` splits names into added, removed, changed and unchanged,
 ``metrics`` and ``environment`` list the metrics and packages of either side,
-``notebook`` holds the cell-level diff. The REST API adds ``nbdime``.
+``notebook`` holds the cell-level diff and the output images that changed,
+``models`` (when the diff was given data) the models of both sides run on that
+data. The REST API adds ``nbdime``.
 
 Only the standard library: the core imports this module, and so may tests.
 """
@@ -45,11 +48,25 @@ MAPPING = "mapping"
 SET = "set"
 SEQUENCE = "sequence"
 MODEL = "model"
+FIGURE = "figure"
 TYPE = "type"
 BYTES = "bytes"
 
 #: Every ``change.kind``.
-CHANGE_KINDS = (SCALAR, TEXT, ARRAY, FRAME, SERIES, MAPPING, SET, SEQUENCE, MODEL, TYPE, BYTES)
+CHANGE_KINDS = (
+    SCALAR,
+    TEXT,
+    ARRAY,
+    FRAME,
+    SERIES,
+    MAPPING,
+    SET,
+    SEQUENCE,
+    MODEL,
+    FIGURE,
+    TYPE,
+    BYTES,
+)
 
 SKLEARN = "scikit-learn"
 TORCH = "torch"
@@ -180,6 +197,44 @@ class TorchModelChange(TypedDict):
     keys_removed: list[str]
 
 
+class ImageBox(TypedDict):
+    """A rectangle in pixels of the larger of the two images, from the top-left corner."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+class ImageComparison(TypedDict):
+    """How two images differ, by pixel (or, for SVG that cannot be rendered, by text)."""
+
+    mime: str
+    #: [width, height] in pixels; ``None`` for a side without the image or an SVG not rendered.
+    size_before: list[int] | None
+    size_after: list[int] | None
+    #: Share (0..1) of the pixels of the larger canvas that differ beyond the tolerance;
+    #: ``None`` when the images were compared as text, one side has no image, or one
+    #: could not be read (``where`` then says why).
+    fraction_changed: float | None
+    #: The smallest rectangle holding every differing pixel; ``None`` when none differ.
+    box: ImageBox | None
+    #: Where the change is, in words: "in the upper-left quarter", "across the image".
+    where: str
+
+
+class _FigureChange(TypedDict):
+    kind: Literal["figure"]
+    image: ImageComparison
+    #: Both renderings, base64 PNG, for the faces to show side by side.
+    before: str
+    after: str
+
+
+class FigureChange(_FigureChange, total=False):
+    library: str
+
+
 class TypeChange(TypedDict):
     kind: Literal["type"]
     before_type: str
@@ -206,6 +261,7 @@ Change = (
     | SequenceChange
     | SklearnModelChange
     | TorchModelChange
+    | FigureChange
     | TypeChange
     | BytesChange
 )
@@ -281,11 +337,35 @@ class CellEntry(TypedDict):
     outputs_changed: bool
 
 
-class NotebookDiff(TypedDict):
+class ImageChange(ImageComparison):
+    """An output image of a cell that differs between the notebooks."""
+
+    #: "added" / "removed": the image is on one side only; "changed": on both, differing.
+    status: Literal["added", "removed", "changed"]
+    #: The cell, by its index in A and in B (``None`` on the side without it).
+    a_index: int | None
+    b_index: int | None
+    #: The output's index among the cell's outputs (on B's side, else A's).
+    output: int
+    #: The image as stored in the notebook (base64 for PNG/JPEG, the text of an SVG);
+    #: ``None`` on the side without it.
+    before: str | None
+    after: str | None
+    #: Whether the notebook of that side is trusted to render as-is (SVG is active content).
+    trusted: bool
+
+
+class _NotebookDiff(TypedDict):
     #: False when either side holds no notebook; then ``cells`` is empty.
     available: bool
     cells: list[CellEntry]
     unchanged: int
+
+
+class NotebookDiff(_NotebookDiff, total=False):
+    #: Output images that differ, cell by cell; identical ones are only counted.
+    images: list[ImageChange]
+    images_unchanged: int
 
 
 # -- the whole ------------------------------------------------------------------
@@ -333,9 +413,58 @@ class MergeOrigin(TypedDict):
     from_second: list[str]
 
 
+class Confusion(TypedDict):
+    """Predictions of A (rows) against those of B (columns), over ``labels``."""
+
+    labels: list[Scalar]
+    matrix: list[list[int]]
+
+
+class Spread(TypedDict):
+    """How B's predictions differ from A's (B - A), for regression."""
+
+    mean: float | None
+    std: float | None
+    min: float | None
+    max: float | None
+    #: "5%", "25%", "50%", "75%", "95%" -> quantile of B - A.
+    quantiles: dict[str, float | None]
+
+
+class ModelOnData(TypedDict):
+    """One model variable of both sides, run on the same data."""
+
+    name: str
+    #: "scikit-learn", "torch", "xgboost", "lightgbm", ...
+    library: str
+    task: Literal["classification", "regression"] | None
+    n_samples: int
+    #: Samples whose prediction differs (beyond 1e-9 relative for regression).
+    n_differ: int | None
+    confusion: Confusion | None
+    difference: Spread | None
+    #: "accuracy" (classification) or "r2" (regression), when ``y`` was given.
+    metric: str | None
+    score_before: float | None
+    score_after: float | None
+    #: Why this model could not be run on the data (then the numbers are ``None``).
+    error: str | None
+
+
+class ModelsOnData(TypedDict):
+    #: What the data was called by whoever asked ("X_test", "y_test").
+    x: str
+    y: str | None
+    n_samples: int
+    models: list[ModelOnData]
+    #: Why no model was run (an untrusted snapshot); ``None`` when they were.
+    note: str | None
+
+
 class DiffDict(_DiffDict, total=False):
     nbdime: NbdimePart | None
     merge: MergeOrigin | None
+    models: ModelsOnData | None
 
 
 # -- constructors ---------------------------------------------------------------

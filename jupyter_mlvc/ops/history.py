@@ -55,8 +55,14 @@ def log_frame(db: sqlite3.Connection, which: catalog.Filter, limit: int | None =
         df = df.drop(columns=["notebook"])
     for name in sorted(metrics):
         values = metrics[name]
-        df[name] = [values.get(i, float("nan")) for i in ids]
+        df[metric_column(name)] = [values.get(i, float("nan")) for i in ids]
     return df
+
+
+def metric_column(name: str) -> str:
+    """The log's column for metric ``name``: its name, unless a log column has it (a
+    metric ``id`` from someone's snapshot must not stand in for the snapshots' ids)."""
+    return f"{name} (metric)" if name in LOG_COLUMNS else name
 
 
 def sort_log(frame: Any, sort: str, limit: int | None = None) -> Any:

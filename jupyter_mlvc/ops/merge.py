@@ -434,7 +434,15 @@ def merge(
         raise UnknownRef("no snapshot of this notebook yet: commit before merging")
     names = {"theirs_name": ref or "", "ours_name": _branch(repo, nb)}
     if refs.is_ancestor(repo.index.conn, theirs, head):
-        result = MergeResult(head, theirs, theirs, preview=preview, up_to_date=True, **names)
+        result = MergeResult(
+            head,
+            theirs,
+            theirs,
+            preview=preview,
+            up_to_date=True,
+            theirs_name=names["theirs_name"],
+            ours_name=names["ours_name"],
+        )
         result.sides = {"ours": repo.show(head), "theirs": repo.show(theirs)}
         return result
     result, changes = decide(repo, head, theirs, namespace, strategy, choices, exclude, notebook)

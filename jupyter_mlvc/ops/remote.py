@@ -816,13 +816,17 @@ def _tag_of(digest: str, sid: str, data: bytes | None) -> tuple[str, float]:
     if not isinstance(tag, dict) or tag.get("id") != sid:
         raise ValueError("it names another snapshot than its file name")
     name, at = tag.get("name"), tag.get("tagged_at")
+    if not isinstance(name, str):
+        raise ValueError("its tag name is not valid")
     try:
         check_name(name, "tag")
     except BadName:
         raise ValueError("its tag name is not valid")
     if tag_digest(name) != digest:
         raise ValueError("its tag name does not match its file name")
-    if type(at) not in (int, float) or not 946684800 <= at <= time.time() + 86400:
+    if not isinstance(at, (int, float)) or isinstance(at, bool):
+        raise ValueError("its time is not valid")
+    if not 946684800 <= at <= time.time() + 86400:
         raise ValueError("its time is not valid")
     return name, float(at)
 
@@ -1198,7 +1202,7 @@ def _push_entries(
         row = rows[sid]
         have = on_remote.get(sid, set())
         signed = _signatures_to_push(repo, ring, sid)
-        todo = {kid: sig for kid, sig in signed.items() if kid not in have}
+        todo: dict[str, str | None] = {kid: sig for kid, sig in signed.items() if kid not in have}
         if not signed and not have:
             todo = {UNSIGNED: None}
         if not todo:

@@ -27,6 +27,8 @@ from .format import (
     format_value,
     one_line,
 )
+from .images import figure_lines, image_lines, images_html
+from .models_on_data import models_on_data_html, models_on_data_lines
 
 #: Columns of ``Repo.log`` that are not metrics.
 LOG_BASE_COLUMNS = (
@@ -675,6 +677,8 @@ def change_lines(change: Mapping[str, Any] | None, arrow: str = "->") -> list[st
         lines += _frame_lines(ch, to)
     elif kind == "model":
         lines += _model_lines(ch, to)
+    elif kind == "figure":
+        lines += figure_lines(ch)
     elif kind in ("mapping", "set", "sequence"):
         what = {"mapping": "keys", "set": "items", "sequence": "items"}[kind]
         if ch.get("len_before") != ch.get("len_after"):
@@ -928,10 +932,14 @@ class DiffView(View):
                 f"  {e['name']}: {e.get('before') or '(none)'} -> {e.get('after') or '(none)'}"
                 for e in self.data["environment"]
             ]
+        if self.data.get("models"):
+            out += ["", *models_on_data_lines(self.data["models"])]
         out += ["", self._notebook_note()]
         for cell in self._cells():
             out.append("  " + self._cell_heading(cell))
             out += ["    " + line for line in cell.get("source_diff", [])]
+        if images := image_lines(self.data.get("notebook")):
+            out += ["", "images:", *("  " + line for line in images)]
         return "\n".join(out).rstrip()
 
     def html(self) -> str:
@@ -979,10 +987,12 @@ class DiffView(View):
                 for e in self.data["environment"]
             ]
             parts.append("<h4>Environment</h4>" + html_table(["package", "before", "after"], rows))
+        parts.append(models_on_data_html(self.data.get("models")))
         parts.append(f'<h4>Notebook</h4><p class="muted">{esc(self._notebook_note())}</p>')
         for cell in self._cells():
             parts.append(f"<div><b>{esc(self._cell_heading(cell))}</b></div>")
             parts.append(source_diff_html(cell.get("source_diff", [])))
+        parts.append(images_html(self.data))
         return "".join(parts)
 
 
@@ -1014,8 +1024,7 @@ def source_diff_html(lines: Sequence[str]) -> str:
 class CompareView(View):
     """Snapshots side by side, one column each: their metrics, then the variables that differ.
 
-    Build it with :meth:`from_snapshots` from ``Repo.show`` results (which carry each
-    variable's content hash, so nothing is loaded).
+    Build it from ``Repo.compare(refs).to_dict()`` (the core's comparison reads no pickle).
     """
 
     def __init__(
@@ -1032,38 +1041,42 @@ class CompareView(View):
         self.same = same
 
     @classmethod
-    def from_snapshots(cls, snapshots: Sequence[Any]) -> CompareView:
+    def from_comparison(cls, comparison: Mapping[str, Any]) -> CompareView:
         columns = [
             {
-                "id": s.short_id,
-                "message": one_line(s.message, 40) or ("(auto)" if s.auto else ""),
-                "time": format_time(s.created_at),
-                "refs": ", ".join(([s.branch] if s.branch else []) + list(s.tags)),
+                "id": s["short_id"],
+                "message": one_line(s["message"], 40) or ("(auto)" if s.get("auto") else ""),
+                "time": format_time(s["created_at"]),
+                "refs": ", ".join(([s["branch"]] if s.get("branch") else []) + list(s["tags"])),
             }
-            for s in snapshots
+            for s in comparison["snapshots"]
         ]
-        metric_names = sorted({m for s in snapshots for m in s.metrics})
-        metrics = [(m, [format_metric(s.metrics.get(m)) for s in snapshots]) for m in metric_names]
-        names = sorted({n for s in snapshots for n in s.variables})
+        metrics = [
+            (m["name"], [format_metric(v) for v in m["values"]]) for m in comparison["metrics"]
+        ]
         variables: list[tuple[str, list[str]]] = []
-        same = 0
-        for name in names:
-            infos = [s.variables.get(name) for s in snapshots]
-            hashes = {i.group if i is not None else None for i in infos}
-            if len(hashes) == 1 and None not in hashes:
-                same += 1
-                continue
+        for var in comparison["variables"]:
             variables.append(
                 (
-                    name,
+                    var["name"],
                     [
-                        one_line(variable_text(i.type, i.summary, value=True), 40) if i else "—"
-                        for i in infos
+                        one_line(variable_text(v["type"], v["summary"], value=True), 40)
+                        if v
+                        else "—"
+                        for v in var["values"]
                     ],
                 )
             )
-            variables += _param_rows(name, infos)
-        return cls(columns, metrics, variables, same=same)
+            for param in var["params"]:
+                full = [format_value(v) for v in param["values"]]
+                start = _first_difference(full)
+                variables.append(
+                    (
+                        f"{var['name']}.{param['name']}",
+                        [_clip_around(v, start, 40) for v in full],
+                    )
+                )
+        return cls(columns, metrics, variables, same=len(comparison["same"]))
 
     def headline(self) -> str:
         differ = len({n.split(".")[0] for n, _ in self.variables})
@@ -1129,24 +1142,6 @@ class CompareView(View):
             f"<p>{esc(self.headline())}</p>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         )
-
-
-def _param_rows(name: str, infos: Sequence[Any]) -> list[tuple[str, list[str]]]:
-    """A row per hyperparameter that differs among the models a variable holds."""
-    cards = [((i.summary or {}).get("model") if i is not None else None) for i in infos]
-    if not any(isinstance(c, Mapping) for c in cards):
-        return []
-    params = [dict(c.get("params") or {}) if isinstance(c, Mapping) else None for c in cards]
-    keys = sorted({k for p in params if p for k in p})
-    rows = []
-    for key in keys:
-        full = [None if p is None else format_value(p.get(key)) for p in params]
-        if len(set(full)) > 1:
-            start = _first_difference([v for v in full if v is not None])
-            rows.append(
-                (f"{name}.{key}", ["—" if v is None else _clip_around(v, start, 40) for v in full])
-            )
-    return rows
 
 
 def _first_difference(texts: Sequence[str]) -> int:

@@ -34,6 +34,8 @@ from ..errors import (
     Untrusted,
     WriteFailed,
 )
+from ..ops.compare import MAX_SNAPSHOTS as MAX_COMPARED
+from ..present.chart import DEFAULT_SNAPSHOTS as DEFAULT_CHART_SNAPSHOTS
 from ..present.format import finite
 from . import queries
 from .notebook_body import parse_notebook
@@ -45,6 +47,8 @@ MAX_PAGE = 500
 #: The graph lists every snapshot of a notebook at once, up to this many (newest first).
 DEFAULT_GRAPH_NODES = 10_000
 MAX_GRAPH_NODES = 50_000
+#: The metric chart reads the newest snapshots, up to this many.
+MAX_CHART_SNAPSHOTS = 10_000
 #: Whether a snapshot's notebook may be rendered as trusted as its cells say.
 TRUSTED_HEADER = "X-Mlvc-Trusted"
 DEFAULT_PAGE = 50
@@ -271,6 +275,19 @@ class GraphHandler(MlvcHandler):
         self.send(await self.query(queries.graph, notebook, limit=limit))
 
 
+class ChartHandler(MlvcHandler):
+    """``GET /mlvc/api/chart?path=&limit=&include_auto=``: the metrics over the history,
+    as a Vega-Lite spec (the chart of ``%mlvc log --plot``)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        notebook = self.notebook_arg()
+        limit = self.int_arg("limit", DEFAULT_CHART_SNAPSHOTS, 1, MAX_CHART_SNAPSHOTS)
+        include_auto = self.bool_arg("include_auto", True)
+        self.send(await self.query(queries.chart, notebook, limit=limit, include_auto=include_auto))
+
+
 class LiveNotebookHandler(MlvcHandler):
     """``PUT /mlvc/api/live?path=``: the notebook as it is in the editor, for the next commit."""
 
@@ -313,6 +330,20 @@ class DiffHandler(MlvcHandler):
             raise BadInput("POST compares with the current state: leave out b, or use GET")
         content = await self.notebook_body()
         self.send(await self.query(queries.current_notebook_diff, notebook, a, content))
+
+
+class CompareHandler(MlvcHandler):
+    """``GET /mlvc/api/compare?path=&ref=A&ref=B[&ref=C...]``: snapshots side by side."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        notebook = self.notebook_arg()
+        refs = self.get_query_arguments("ref")
+        if not 2 <= len(refs) <= MAX_COMPARED:
+            raise BadInput(f"compare takes 2 to {MAX_COMPARED} snapshots (ref=A&ref=B...)")
+        refs = [self.ref_arg(ref) for ref in refs]
+        self.send(await self.query(queries.comparison, notebook, refs))
 
 
 class NotFoundHandler(MlvcHandler):

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import NoStore, UnknownRef
 from ..live import write_live_notebook
+from ..present.chart import MetricChart, history_chart
 from ..repo import Repo
 from ..snapshot import Snapshot
 from .notebook_body import comparable_notebook
@@ -212,6 +213,16 @@ def graph(notebook: Path, *, limit: int) -> dict[str, Any]:
         }
 
 
+def chart(notebook: Path, *, limit: int, include_auto: bool) -> dict[str, Any]:
+    """The notebook's metrics over its newest ``limit`` snapshots as a Vega-Lite spec
+    (``present.chart``), with what it holds; an empty chart when there is no store."""
+    repo = _open(notebook)
+    if repo is None:
+        return MetricChart().to_dict()
+    with repo:
+        return history_chart(repo, notebook, limit=limit, include_auto=include_auto).to_dict()
+
+
 def save_live_notebook(notebook: Path, content: Any) -> None:
     """Record the editor's content of ``notebook`` for the next commit made in its kernel."""
     write_live_notebook(notebook, content)
@@ -259,6 +270,13 @@ def snapshot_diff(notebook: Path, a: str, b: str) -> dict[str, Any]:
         return data
 
 
+def comparison(notebook: Path, refs: list[str]) -> dict[str, Any]:
+    """``repo.compare(refs).to_dict()``: snapshots of the notebook side by side."""
+    with _require(notebook) as repo:
+        ids = [_owned(repo, repo.show(ref, notebook)).id for ref in refs]
+        return repo.compare(ids, notebook).to_dict()
+
+
 def current_notebook_diff(notebook: Path, a: str, content: Any) -> dict[str, Any]:
     """The notebook half of comparing snapshot ``a`` with the editor's content.
 
@@ -282,6 +300,6 @@ def current_notebook_diff(notebook: Path, a: str, content: Any) -> dict[str, Any
         return {
             "a": _ident(snap),
             "b": {"current": True},
-            "notebook": notebook_diff(stored, current),
+            "notebook": notebook_diff(stored, current, trusted=snap.trusted),
             "nbdime": _nbdime_part(stored, current, snap.trusted),
         }

@@ -12,6 +12,8 @@ from typing import Any
 from jupyter_server.utils import url_path_join
 
 from .handlers import (
+    ChartHandler,
+    CompareHandler,
     DiffHandler,
     GraphHandler,
     HeadHandler,
@@ -33,8 +35,10 @@ ROUTES: list[tuple[str, type]] = [
     (rf"{API}/head", HeadHandler),
     (rf"{API}/refs", RefsHandler),
     (rf"{API}/graph", GraphHandler),
+    (rf"{API}/chart", ChartHandler),
     (rf"{API}/live", LiveNotebookHandler),
     (rf"{API}/diff", DiffHandler),
+    (rf"{API}/compare", CompareHandler),
     (rf"{API}/(?P<rest>.*)", NotFoundHandler),
 ]
 

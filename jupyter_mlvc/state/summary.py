@@ -128,26 +128,26 @@ def model_card(obj: Any) -> dict[str, Any] | None:
     top = _module_of(obj)
     if top == "sklearn" or (hasattr(obj, "get_params") and hasattr(obj, "fit")):
         return _sklearn_card(obj)
-    if top == "torch":
-        torch = sys.modules["torch"]
-        if isinstance(obj, torch.nn.Module):
-            n_params = sum(p.numel() for p in obj.parameters())
-            n_trainable = sum(p.numel() for p in obj.parameters() if p.requires_grad)
-            return {
-                "library": "torch",
-                "version": getattr(torch, "__version__", ""),
-                "class": type(obj).__name__,
-                "params": {name: type(m).__name__ for name, m in list(obj.named_children())[:30]},
-                "n_parameters": int(n_params),
-                "n_trainable": int(n_trainable),
-                "training": bool(obj.training),
-            }
-        if isinstance(obj, torch.optim.Optimizer):
-            return {
-                "library": "torch",
-                "class": type(obj).__name__,
-                "params": {k: _param_repr(v) for k, v in obj.defaults.items()},
-            }
+    torch = sys.modules.get("torch")
+    # A module defined in the notebook (``class Net(nn.Module)`` in ``__main__``) is a model too.
+    if torch is not None and isinstance(obj, torch.nn.Module):
+        n_params = sum(p.numel() for p in obj.parameters())
+        n_trainable = sum(p.numel() for p in obj.parameters() if p.requires_grad)
+        return {
+            "library": "torch",
+            "version": getattr(torch, "__version__", ""),
+            "class": type(obj).__name__,
+            "params": {name: type(m).__name__ for name, m in list(obj.named_children())[:30]},
+            "n_parameters": int(n_params),
+            "n_trainable": int(n_trainable),
+            "training": bool(obj.training),
+        }
+    if torch is not None and isinstance(obj, torch.optim.Optimizer):
+        return {
+            "library": "torch",
+            "class": type(obj).__name__,
+            "params": {k: _param_repr(v) for k, v in obj.defaults.items()},
+        }
     return None
 
 

@@ -4,6 +4,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { IComparison } from './comparisonTypes';
 import { IDiff } from './diffTypes';
 
 /** A variable as a snapshot summarizes it (VariableInfo.to_dict()). */
@@ -96,6 +97,20 @@ export interface IGraph {
   branches: { [name: string]: string };
 }
 
+/**
+ * The notebook's metrics over its snapshots as a Vega-Lite v5 spec (GET
+ * /mlvc/api/chart); `points` counts the values in `spec.data.values`.
+ */
+export interface IChart {
+  spec: { [key: string]: any };
+  points: number;
+  metrics: string[];
+  branches: string[];
+  snapshots: number;
+  total: number;
+  truncated: boolean;
+}
+
 export interface IListQuery {
   limit?: number;
   offset?: number;
@@ -117,9 +132,12 @@ export class ApiError extends Error {
 
 const settings = ServerConnection.makeSettings();
 
+/** A query's values; a list repeats its key (`ref=a&ref=b`). */
+type Query = { [key: string]: string | string[] | undefined };
+
 async function request<T>(
   route: string,
-  query: { [key: string]: string | undefined },
+  query: Query,
   init: RequestInit = {}
 ): Promise<T> {
   return (await requestWithHeaders<T>(route, query, init)).data;
@@ -128,13 +146,15 @@ async function request<T>(
 /** A route's JSON answer and the response's headers. */
 async function requestWithHeaders<T>(
   route: string,
-  query: { [key: string]: string | undefined },
+  query: Query,
   init: RequestInit = {}
 ): Promise<{ data: T; headers: Headers }> {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
-    if (value !== undefined && value !== '') {
-      params.set(key, value);
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (one !== undefined && one !== '') {
+        params.append(key, one);
+      }
     }
   }
   const url =
@@ -227,6 +247,18 @@ export function getRefs(path: string): Promise<IRefs> {
 
 export function getGraph(path: string): Promise<IGraph> {
   return request<IGraph>('graph', { path });
+}
+
+/** Two to MAX_COMPARED snapshots side by side (GET /mlvc/api/compare), in the order given. */
+export function getComparison(
+  path: string,
+  refs: string[]
+): Promise<IComparison> {
+  return request<IComparison>('compare', { path, ref: refs });
+}
+
+export function getChart(path: string, includeAuto: boolean): Promise<IChart> {
+  return request<IChart>('chart', { path, include_auto: String(includeAuto) });
 }
 
 export function putLiveNotebook(

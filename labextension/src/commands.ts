@@ -13,6 +13,8 @@ import {
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { CompareWidget, CURRENT } from './compare';
+import { CompareManyWidget } from './compareMany';
+import { MAX_COMPARED } from './comparisonTypes';
 import { snapshotsIcon } from './icons';
 import { SidebarModel } from './model';
 import { openSnapshotNotebook, SnapshotNotebookViewer } from './viewer';
@@ -30,6 +32,7 @@ export namespace CommandIDs {
   export const openNotebook = 'mlvc:open-snapshot-notebook';
   export const compare = 'mlvc:compare';
   export const compareCurrent = 'mlvc:compare-current';
+  export const compareMany = 'mlvc:compare-many';
 }
 
 /** What opening a snapshot's notebook read-only needs. */
@@ -197,6 +200,82 @@ export function addCompareCommands(
   });
 }
 
+function idsOf(value: unknown): string[] | undefined {
+  return Array.isArray(value) &&
+    value.length >= 2 &&
+    value.length <= MAX_COMPARED &&
+    value.every(id => typeof id === 'string')
+    ? value
+    : undefined;
+}
+
+/** Open several snapshots side by side (three or more ticked); their heads select in the sidebar. */
+export function addCompareManyCommand(
+  app: JupyterFrontEnd,
+  model: SidebarModel,
+  tracker: INotebookTracker
+): void {
+  const { commands, shell } = app;
+  const tabs = new WidgetTracker<CompareManyWidget>({
+    namespace: 'mlvc-compare-many'
+  });
+  // The sidebar follows the notebook compared (opened if need be), then selects.
+  const select = async (path: string, id: string): Promise<void> => {
+    if (model.path !== path) {
+      const panel =
+        tracker.find(p => p.context.path === path) ??
+        (await commands.execute('docmanager:open', { path }));
+      if (panel instanceof NotebookPanel) {
+        model.setNotebook(panel);
+      }
+    }
+    if (model.path === path) {
+      shell.activateById(SIDEBAR_ID);
+      await model.select(id);
+    }
+  };
+  const open = async (path: string, ids: string[]) => {
+    const existing = tabs.find(w => w.shows(path, ids));
+    if (existing) {
+      shell.activateById(existing.id);
+      void existing.refresh();
+      return existing;
+    }
+    const widget = new CompareManyWidget({
+      path,
+      ids,
+      select: (p, id) => void select(p, id)
+    });
+    const beside = tabs.currentWidget;
+    await tabs.add(widget);
+    shell.add(
+      widget,
+      'main',
+      beside && beside.isAttached
+        ? { mode: 'tab-after', ref: beside.id }
+        : { mode: 'split-right' }
+    );
+    shell.activateById(widget.id);
+    return widget;
+  };
+  commands.addCommand(CommandIDs.compareMany, {
+    label: args => {
+      const n = idsOf(args.ids)?.length ?? model.compareMany?.length;
+      return n
+        ? `Compare the ${n} Ticked Snapshots Side by Side`
+        : 'Compare the Ticked Snapshots Side by Side';
+    },
+    caption:
+      'Metrics and the variables that differ of three or more snapshots, one column each',
+    isEnabled: args => !!idsOf(args.ids) || !!model.compareMany,
+    execute: async args => {
+      const path = str(args.path) ?? model.path;
+      const ids = idsOf(args.ids) ?? model.compareMany;
+      return path && ids ? open(path, ids) : undefined;
+    }
+  });
+}
+
 /** Every command in the palette, under one category. */
 export function addToPalette(palette: ICommandPalette): void {
   for (const command of [
@@ -208,7 +287,8 @@ export function addToPalette(palette: ICommandPalette): void {
     CommandIDs.restoreNotebook,
     CommandIDs.openNotebook,
     CommandIDs.compare,
-    CommandIDs.compareCurrent
+    CommandIDs.compareCurrent,
+    CommandIDs.compareMany
   ]) {
     palette.addItem({ command, category: CATEGORY });
   }

@@ -2,7 +2,11 @@
  * A main-area tab comparing two snapshots, or a snapshot and the current state.
  *
  * The top part is React (metrics, variables, environment: everything from the
- * store goes through text nodes, so it is escaped). Below it, the notebook diff
+ * store goes through text nodes, so it is escaped; output images and figures are
+ * drawn by <img> from `data:` URIs only, see imageSource.ts). With a kernel, the
+ * models of both sides can be run on data the kernel holds (the kernel protocol's
+ * `diff` with data names; the snapshots are read by the kernel, its namespace is
+ * left alone). Below it, the notebook diff
  * is drawn by nbdime's own JupyterLab widgets from the first notebook and
  * nbdime's diff to the second; nbdime renders outputs untrusted and sanitized
  * unless the reader trusts them with its own button, which is taken away when
@@ -23,9 +27,11 @@ import * as React from 'react';
 
 import { diffWithNotebook, getDiff } from './api';
 import { CompareBody } from './components/CompareBody';
-import { IDiff } from './diffTypes';
+import { IModelsControl } from './components/CompareModels';
+import { IDiff, IModelsOnData } from './diffTypes';
 import { snapshotsIcon } from './icons';
-import { diffInKernel } from './kernel';
+import { diffInKernel, modelsInKernel, variablesInKernel } from './kernel';
+import { IKernelVariable } from './protocol';
 import { forbidOutputTrust, outputsTrusted } from './trust';
 
 /** Set on the notebook part once nbdime has drawn every cell (and trust was settled). */
@@ -60,6 +66,18 @@ class CompareModel extends VDomModel {
   loading = false;
   hideUnchanged = true;
 
+  /** A kernel is running: the models can be run on its data. */
+  kernel = false;
+  /** The kernel's variables, once listed for choosing data. */
+  variables: IKernelVariable[] | null = null;
+  /** The data the models were last run on. */
+  data: { x: string; y: string | null } | null = null;
+  models: IModelsOnData | null = null;
+  /** Listing the kernel's variables, running the models: under way. */
+  listing = false;
+  running = false;
+  modelsError: string | null = null;
+
   changed(): void {
     this.stateChanged.emit(void 0);
   }
@@ -81,7 +99,10 @@ export class CompareWidget extends MainAreaWidget<Panel> {
         ? 'the current variables and notebook'
         : `snapshot ${options.b}`);
 
-    this._summary = new CompareSummary(this._model);
+    this._summary = new CompareSummary(this._model, {
+      list: () => void this.listVariables(),
+      run: (x, y) => void this.runModelsOn(x, y)
+    });
     this._notebook = new Panel();
     // nbdime's stylesheet is scoped to .nbdime-root.
     this._notebook.addClass('nbdime-root');
@@ -127,7 +148,15 @@ export class CompareWidget extends MainAreaWidget<Panel> {
     const ticket = ++this._ticket;
     this._model.loading = true;
     this._model.error = null;
+    this._model.kernel = this.kernelPanel() !== null;
     this._model.changed();
+    // What was asked of the kernel is asked again: its variables may have changed.
+    if (this._model.variables) {
+      void this.listVariables();
+    }
+    if (this._model.data) {
+      void this.runModels();
+    }
     try {
       const diff =
         b === CURRENT ? await this.withCurrent() : await getDiff(path, a, b);
@@ -172,6 +201,90 @@ export class CompareWidget extends MainAreaWidget<Panel> {
     };
   }
 
+  /** The notebook's panel, if its kernel is running. */
+  private kernelPanel(): NotebookPanel | null {
+    const panel = this.options.findPanel();
+    return panel?.sessionContext.session?.kernel ? panel : null;
+  }
+
+  /** Ask the kernel for its variables, to choose the data among them. */
+  async listVariables(): Promise<void> {
+    const model = this._model;
+    const panel = this.kernelPanel();
+    model.kernel = panel !== null;
+    if (!panel) {
+      model.changed();
+      return;
+    }
+    const ticket = ++this._listTicket;
+    model.listing = true;
+    model.modelsError = null;
+    model.changed();
+    try {
+      const { variables } = await variablesInKernel(panel.sessionContext);
+      if (ticket === this._listTicket) {
+        model.variables = variables;
+      }
+    } catch (error) {
+      if (ticket === this._listTicket) {
+        model.modelsError = messageOf(error);
+      }
+    } finally {
+      if (ticket === this._listTicket && !this.isDisposed) {
+        model.listing = false;
+        model.changed();
+      }
+    }
+  }
+
+  /** Run the models of both sides on `x` (scored on `y`), now and at each refresh. */
+  async runModelsOn(x: string, y: string | null): Promise<void> {
+    this._model.data = { x, y };
+    await this.runModels();
+  }
+
+  private async runModels(): Promise<void> {
+    const model = this._model;
+    const data = model.data;
+    if (!data) {
+      return;
+    }
+    const ticket = ++this._modelsTicket;
+    const panel = this.kernelPanel();
+    model.kernel = panel !== null;
+    model.running = true;
+    model.modelsError = null;
+    model.changed();
+    try {
+      if (!panel) {
+        throw new Error(
+          `Open ${this.options.path} with a running kernel to run the models on its data.`
+        );
+      }
+      const { a, b } = this.options;
+      const models = await modelsInKernel(
+        panel.sessionContext,
+        a,
+        b === CURRENT ? null : b,
+        data.x,
+        data.y
+      );
+      if (ticket === this._modelsTicket) {
+        model.models = models;
+      }
+    } catch (error) {
+      if (ticket === this._modelsTicket) {
+        model.models = null;
+        model.modelsError = messageOf(error);
+      }
+    } finally {
+      if (ticket === this._modelsTicket && !this.isDisposed) {
+        model.running = false;
+        model.changed();
+      }
+    }
+  }
+
   private async renderNotebook(diff: IDiff): Promise<void> {
     this._notebook.removeClass(RENDERED_CLASS);
     while (this._notebook.widgets.length) {
@@ -199,25 +312,39 @@ export class CompareWidget extends MainAreaWidget<Panel> {
   }
 
   private _model = new CompareModel();
+  private _modelsTicket = 0;
+  private _listTicket = 0;
   private _summary: CompareSummary;
   private _notebook: Panel;
   private _ticket = 0;
 }
 
 class CompareSummary extends VDomRenderer<CompareModel> {
-  constructor(model: CompareModel) {
+  constructor(
+    model: CompareModel,
+    private readonly actions: Pick<IModelsControl, 'list' | 'run'>
+  ) {
     super(model);
     this.addClass('jp-mlvc-compare-summary');
   }
 
   protected render(): React.ReactElement {
-    const { diff, error, loading, hideUnchanged } = this.model;
+    const m = this.model;
+    const control: IModelsControl = {
+      kernel: m.kernel,
+      variables: m.variables,
+      chosen: m.data,
+      busy: m.listing || m.running,
+      error: m.modelsError,
+      ...this.actions
+    };
     return (
       <CompareBody
-        diff={diff}
-        error={error}
-        loading={loading}
-        hideUnchanged={hideUnchanged}
+        diff={m.diff && m.models ? { ...m.diff, models: m.models } : m.diff}
+        error={m.error}
+        loading={m.loading}
+        hideUnchanged={m.hideUnchanged}
+        models={control}
       />
     );
   }

@@ -5,10 +5,11 @@ import {
   IArrayChange,
   IChange,
   IFrameChange,
+  IImageComparison,
   IModelChange,
   IVariableInfo
 } from './diffTypes';
-import { formatMetric, formatValue } from './format';
+import { formatMetric, formatValue, toFixedPy, toGeneralPy } from './format';
 
 /** A one-line description of a variable from its summary: shape, length, columns or repr. */
 export function describeInfo(info: IVariableInfo | null): string {
@@ -141,6 +142,38 @@ function frameLines(change: IFrameChange): string[] {
   return lines;
 }
 
+/**
+ * A share (0..1) of pixels as a percentage: "12.4 %", "0.012 %", "100 %"; as
+ * jupyter_mlvc/present/images.py `percent` writes it.
+ */
+export function formatPercent(fraction: number): string {
+  const percent = fraction * 100;
+  if (percent === 0 || percent === 100) {
+    return `${toFixedPy(percent, 0)} %`;
+  }
+  if (percent < 0.05) {
+    return `${toGeneralPy(percent, 2)} %`;
+  }
+  return `${toFixedPy(Math.min(percent, 99.9), 1)} %`;
+}
+
+/** An image's size, "640×480"; "—" for a side without it (or an SVG not drawn). */
+export function describeSize(size: number[] | null): string {
+  return size && size.length === 2 ? `${size[0]}×${size[1]}` : '—';
+}
+
+/** How much of an image changed and where: "12.4 % of pixels, in the upper-left quarter". */
+export function describeImage(image: IImageComparison): string {
+  if (image.fraction_changed === null) {
+    // Compared as text (an SVG), or not compared: `where` says which.
+    return image.where || 'changed';
+  }
+  if (image.fraction_changed === 0) {
+    return `looks the same (${image.where})`;
+  }
+  return `${formatPercent(image.fraction_changed)} of pixels, ${image.where}`;
+}
+
 /** How a changed value changed, in a few lines (one case per kind of diffTypes.IChange). */
 export function describeChange(change: IChange | null): string[] {
   if (!change) {
@@ -180,6 +213,9 @@ export function describeChange(change: IChange | null): string[] {
     case 'set':
     case 'sequence':
       lines.push(...addedRemoved('items', change), ...lengthChange(change));
+      break;
+    case 'figure':
+      lines.push(`figure changed, ${describeImage(change.image)}`);
       break;
     case 'bytes':
       lines.push('contents changed');

@@ -98,6 +98,36 @@ export interface ITorchModelChange {
 
 export type IModelChange = ISklearnModelChange | ITorchModelChange;
 
+/** A rectangle in pixels of the larger image, from the top-left corner. */
+export interface IImageBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** How two images differ, by pixel (or, for an SVG not rendered, by text). */
+export interface IImageComparison {
+  mime: string;
+  /** [width, height]; null for a side without the image or an SVG not rendered. */
+  size_before: number[] | null;
+  size_after: number[] | null;
+  /** Share (0..1) of pixels differing beyond the tolerance; null when compared as text. */
+  fraction_changed: number | null;
+  box: IImageBox | null;
+  /** Where, in words: "in the upper-left quarter". */
+  where: string;
+}
+
+/** A figure held in a variable, rendered on both sides (base64 PNG). */
+export interface IFigureChange {
+  kind: 'figure';
+  image: IImageComparison;
+  before: string;
+  after: string;
+  library?: string;
+}
+
 export interface ITypeChange {
   kind: 'type';
   before_type: string;
@@ -120,6 +150,7 @@ export type IChange =
   | IMappingChange
   | ICollectionChange
   | IModelChange
+  | IFigureChange
   | ITypeChange
   | IBytesChange;
 
@@ -191,11 +222,28 @@ export interface ICellEntry {
   outputs_changed: boolean;
 }
 
+/** An output image of a cell that differs between the notebooks. */
+export interface IImageChange extends IImageComparison {
+  status: 'added' | 'removed' | 'changed';
+  a_index: number | null;
+  b_index: number | null;
+  /** The output's index in its cell. */
+  output: number;
+  /** As stored in the notebook: base64 for PNG/JPEG, the text of an SVG. */
+  before: string | null;
+  after: string | null;
+  /** False if either notebook is from an untrusted snapshot: SVG shown as an image only. */
+  trusted: boolean;
+}
+
 export interface INotebookDiff {
   /** False when either side holds no notebook; then `cells` is empty. */
   available: boolean;
   cells: ICellEntry[];
   unchanged: number;
+  /** Output images that differ; identical ones are only counted. */
+  images?: IImageChange[];
+  images_unchanged?: number;
 }
 
 export interface ISnapshotSide {
@@ -235,6 +283,44 @@ export interface IMergeOrigin {
   from_second: string[];
 }
 
+/** Predictions of A (rows) against those of B (columns). */
+export interface IConfusion {
+  labels: Scalar[];
+  matrix: number[][];
+}
+
+/** B - A of a regressor's predictions. */
+export interface ISpread {
+  mean: number | null;
+  std: number | null;
+  min: number | null;
+  max: number | null;
+  quantiles: { [q: string]: number | null };
+}
+
+/** One model variable of both sides, run on the same data. */
+export interface IModelOnData {
+  name: string;
+  library: string;
+  task: 'classification' | 'regression' | null;
+  n_samples: number;
+  n_differ: number | null;
+  confusion: IConfusion | null;
+  difference: ISpread | null;
+  metric: string | null;
+  score_before: number | null;
+  score_after: number | null;
+  error: string | null;
+}
+
+export interface IModelsOnData {
+  x: string;
+  y: string | null;
+  n_samples: number;
+  models: IModelOnData[];
+  note: string | null;
+}
+
 /** `repo.diff(a, b).to_dict()` plus, from the REST API, nbdime's diff. */
 export interface IDiff {
   a: IDiffSide;
@@ -246,4 +332,5 @@ export interface IDiff {
   empty?: boolean;
   nbdime: INbdimePart | null;
   merge?: IMergeOrigin | null;
+  models?: IModelsOnData | null;
 }

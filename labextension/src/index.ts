@@ -20,6 +20,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import {
   addCompareCommands,
+  addCompareManyCommand,
   addSidebarCommands,
   addToPalette,
   addViewerCommand,
@@ -149,6 +150,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
       factory
     });
     addCompareCommands(app, model, tracker, rendermime);
+    addCompareManyCommand(app, model, tracker);
+    model.openComparison = ids => {
+      if (model.path) {
+        void app.commands.execute(CommandIDs.compareMany, {
+          path: model.path,
+          ids
+        });
+      }
+    };
     if (restorer) {
       restoreViewers(restorer, viewers);
     }

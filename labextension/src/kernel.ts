@@ -11,8 +11,10 @@
 import { ISessionContext } from '@jupyterlab/apputils';
 import { KernelMessage } from '@jupyterlab/services';
 
+import { IModelsOnData } from './diffTypes';
 import {
   ICommitResult,
+  IDiffRequest,
   IDiffResult,
   IKernelRequest,
   IMergeRequest,
@@ -20,6 +22,7 @@ import {
   IReply,
   IRestoreRequest,
   IRestoreResult,
+  IVariablesResult,
   REPLY_MIME,
   SkippedChoice
 } from './protocol';
@@ -156,4 +159,41 @@ export function diffInKernel(
   ref: string
 ): Promise<IDiffResult> {
   return callKernel<IDiffResult>(sessionContext, { op: 'diff', ref });
+}
+
+/** The kernel's variables (those a commit would take), each with its summary. */
+export function variablesInKernel(
+  sessionContext: ISessionContext
+): Promise<IVariablesResult> {
+  return callKernel<IVariablesResult>(sessionContext, { op: 'variables' });
+}
+
+/**
+ * Run the models of snapshot `ref` and of `b` (a snapshot, or null for the
+ * kernel's variables) on the kernel's variable `x`, scored on `y`.
+ */
+export async function modelsInKernel(
+  sessionContext: ISessionContext,
+  ref: string,
+  b: string | null,
+  x: string,
+  y: string | null
+): Promise<IModelsOnData> {
+  const request: IDiffRequest = { op: 'diff', ref, x };
+  if (b !== null) {
+    request.b = b;
+  }
+  if (y !== null) {
+    request.y = y;
+  }
+  const result = await callKernel<
+    IDiffResult & { models?: IModelsOnData | null }
+  >(sessionContext, request);
+  if (!result.models) {
+    throw new KernelError(
+      'The jupyter_mlvc of this kernel does not run models on data: update it.',
+      'NoModels'
+    );
+  }
+  return result.models;
 }

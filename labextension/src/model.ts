@@ -9,16 +9,19 @@ import { VDomModel } from '@jupyterlab/ui-components';
 
 import {
   ApiError,
+  getChart,
   getGraph,
   getHead,
   getRefs,
   getSnapshot,
   getSnapshotNotebook,
+  IChart,
   IGraph,
   ISnapshot,
   ISnapshotDetail,
   listSnapshots
 } from './api';
+import { MAX_COMPARED } from './comparisonTypes';
 import { IGraphLayout, layoutGraph } from './graph';
 import { commitInKernel, mergeInKernel, restoreInKernel } from './kernel';
 import { LiveSync } from './live';
@@ -32,8 +35,8 @@ import {
 import { IMergeResult, MergeSide } from './protocol';
 import { untrustedNotebook } from './trust';
 
-/** How the history is shown: a paged list, or the whole commit graph. */
-export type HistoryView = 'list' | 'graph';
+/** How the history is shown: a paged list, the whole commit graph, or its metrics as a chart. */
+export type HistoryView = 'list' | 'graph' | 'chart';
 
 /** The options users tune in the settings editor (schema/plugin.json). */
 export interface ISidebarSettings {
@@ -92,8 +95,10 @@ export class SidebarModel extends VDomModel {
   search = '';
   branch = '';
 
-  /** Snapshots ticked for comparison (at most two; the latest ticks win). */
+  /** Snapshots ticked for comparison (at most MAX_COMPARED; the latest ticks win). */
   compareIds: string[] = [];
+  /** Opens the side-by-side tab of three or more snapshots (set by index.ts). */
+  openComparison: ((ids: string[]) => void) | null = null;
 
   /** Persists `showAutoSnapshots` (set by index.ts to write the setting). */
   saveShowAuto: ((show: boolean) => void) | null = null;
@@ -106,6 +111,9 @@ export class SidebarModel extends VDomModel {
   graphLayout: IGraphLayout | null = null;
   /** Show the automatic snapshots in the graph (they are folded by default). */
   graphShowAuto = false;
+
+  /** The metrics over the history as a Vega-Lite spec (loaded only in the chart view). */
+  chart: IChart | null = null;
 
   /** The merge being previewed, if any. */
   merge: IMergeState | null = null;
@@ -192,6 +200,8 @@ export class SidebarModel extends VDomModel {
     this.graph = null;
     this.graphLayout = null;
     this.graphVersion = null;
+    this.chart = null;
+    this.chartVersion = null;
     this.merge = null;
     this.dropSkipped = false;
     this.changed();
@@ -227,6 +237,13 @@ export class SidebarModel extends VDomModel {
         (!this.graph || this.graphVersion !== head.version)
           ? await getGraph(path)
           : null;
+      // So is the chart, or when it should draw the automatic snapshots or not.
+      const chartVersion = `${head.version} ${this.settings.showAutoSnapshots}`;
+      const chart =
+        this.view === 'chart' &&
+        (!this.chart || this.chartVersion !== chartVersion)
+          ? await getChart(path, this.settings.showAutoSnapshots)
+          : null;
       if (ticket !== this.ticket || path !== this.path) {
         return;
       }
@@ -242,6 +259,10 @@ export class SidebarModel extends VDomModel {
         this.graph = graph;
         this.graphVersion = head.version;
         this.relayout();
+      }
+      if (chart) {
+        this.chart = chart;
+        this.chartVersion = chartVersion;
       }
     } catch (error) {
       if (ticket === this.ticket) {
@@ -350,11 +371,11 @@ export class SidebarModel extends VDomModel {
     this.changed();
   }
 
-  /** Tick or untick a snapshot for comparison; a third tick drops the oldest. */
+  /** Tick or untick a snapshot for comparison; a tick past MAX_COMPARED drops the oldest. */
   toggleCompare(id: string): void {
     this.compareIds = this.compareIds.includes(id)
       ? this.compareIds.filter(x => x !== id)
-      : [...this.compareIds, id].slice(-2);
+      : [...this.compareIds, id].slice(-MAX_COMPARED);
     this.changed();
   }
 
@@ -389,14 +410,25 @@ export class SidebarModel extends VDomModel {
     return time(x) <= time(y) ? [x, y] : [y, x];
   }
 
-  /** Show the paged list or the commit graph, and remember it in the settings. */
+  /** Three or more ticked snapshots, oldest first (as comparePair orders two); else null. */
+  get compareMany(): string[] | null {
+    if (this.compareIds.length < 3) {
+      return null;
+    }
+    const time = (id: string): number =>
+      Date.parse(this.findSnapshot(id)?.created_at ?? '') || 0;
+    // Array.sort is stable: snapshots no longer listed come first, in their order of ticking.
+    return [...this.compareIds].sort((x, y) => time(x) - time(y));
+  }
+
+  /** Show the paged list, the commit graph or the chart, and remember it in the settings. */
   setView(view: HistoryView): void {
     if (view === this.view) {
       return;
     }
     this.settings = { ...this.settings, historyView: view };
     this.changed();
-    if (view === 'graph') {
+    if (view !== 'list') {
       void this.reload();
     }
     // Writing the setting calls back with the same value: nothing more happens.
@@ -745,5 +777,7 @@ export class SidebarModel extends VDomModel {
   private version: string | null = null;
   /** The store's version the graph was loaded at. */
   private graphVersion: string | null = null;
+  /** The store's version (and whether automatic snapshots were drawn) of the chart. */
+  private chartVersion: string | null = null;
   private ticket = 0;
 }

@@ -33,6 +33,11 @@ export interface IRestoreRequest {
 export interface IDiffRequest {
   op: 'diff';
   ref: string;
+  /** With data: compare with snapshot `b` instead, and run the models of both sides. */
+  b?: string;
+  /** Names of the kernel's variables to run the models on (`y` scores them). */
+  x?: string;
+  y?: string;
 }
 
 /** Which side a merge conflict takes. */
@@ -52,8 +57,28 @@ export interface IMergeRequest {
   message?: string;
 }
 
+/** List the kernel's variables (to pick data among them). */
+export interface IVariablesRequest {
+  op: 'variables';
+}
+
 export type IKernelRequest =
-  ICommitRequest | IRestoreRequest | IDiffRequest | IMergeRequest;
+  | ICommitRequest
+  | IRestoreRequest
+  | IDiffRequest
+  | IMergeRequest
+  | IVariablesRequest;
+
+/** A variable of the kernel, summarized as a snapshot would summarize it. */
+export interface IKernelVariable {
+  name: string;
+  type: string;
+  summary: { [key: string]: unknown };
+}
+
+export interface IVariablesResult {
+  variables: IKernelVariable[];
+}
 
 export interface ICommitResult {
   snapshot: ISnapshot;

@@ -6,7 +6,12 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { LiveSync } from './live';
-import { DEFAULT_SETTINGS, ISidebarSettings, SidebarModel } from './model';
+import {
+  DEFAULT_SETTINGS,
+  HistoryView,
+  ISidebarSettings,
+  SidebarModel
+} from './model';
 
 /** What applying the settings may have to restart. */
 export interface ISettingsTargets {
@@ -15,6 +20,8 @@ export interface ISettingsTargets {
   /** Start polling again (after the refresh interval went from off to on). */
   schedule: () => void;
 }
+
+const HISTORY_VIEWS: HistoryView[] = ['list', 'graph', 'chart'];
 
 function apply(
   settings: ISettingRegistry.ISettings,
@@ -31,7 +38,7 @@ function apply(
     pageSize: read('pageSize'),
     showAutoSnapshots: read('showAutoSnapshots'),
     confirmRestore: read('confirmRestore'),
-    historyView: read('historyView') === 'graph' ? 'graph' : 'list'
+    historyView: HISTORY_VIEWS.find(v => v === read('historyView')) ?? 'list'
   };
   live.enabled = settings.get('syncEditorContent').composite !== false;
   live.delay = (settings.get('syncDelay').composite as number) ?? 1000;

@@ -1,9 +1,14 @@
-/** The React part of the compare tab: sides, metrics, variables, environment, notebook. */
+/**
+ * The React part of the compare tab: sides, metrics, variables, models on data,
+ * environment, images, notebook.
+ */
 import * as React from 'react';
 
 import { IDiff } from '../diffTypes';
 import { EnvironmentTable } from './CompareEnvironment';
+import { CompareImages } from './CompareImages';
 import { MetricsTable } from './CompareMetrics';
+import { CompareModels, IModelsControl } from './CompareModels';
 import { NotebookHeading } from './CompareNotebookHeading';
 import { Sides } from './CompareSides';
 import { VariablesTable } from './CompareVariables';
@@ -14,6 +19,7 @@ export function CompareBody(props: {
   error: string | null;
   loading: boolean;
   hideUnchanged: boolean;
+  models: IModelsControl;
 }): React.ReactElement {
   const { diff, error, loading, hideUnchanged } = props;
   if (error) {
@@ -33,7 +39,9 @@ export function CompareBody(props: {
       {diff.merge && <MergeOrigin merge={diff.merge} />}
       <MetricsTable metrics={diff.metrics} />
       <VariablesTable variables={diff.variables} />
+      <CompareModels models={diff.models} control={props.models} />
       <EnvironmentTable environment={diff.environment} />
+      <CompareImages notebook={diff.notebook} />
       <NotebookHeading diff={diff} hideUnchanged={hideUnchanged} />
     </div>
   );

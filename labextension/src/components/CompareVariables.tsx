@@ -5,6 +5,7 @@ import { describeChange, describeInfo } from '../describe';
 import { IVariablesDiff, IVariableChange } from '../diffTypes';
 import { formatBytes } from '../format';
 import { Section } from './CompareSection';
+import { ImageDiff } from './ImageDiff';
 
 /** Which list a variable is in, and the variable. */
 type Row = ['changed' | 'added' | 'removed', IVariableChange];
@@ -39,37 +40,52 @@ export function VariablesTable({
           </thead>
           <tbody>
             {rows.map(([kind, v]) => (
-              <tr key={v.name} data-name={v.name} className={`jp-mlvc-${kind}`}>
-                <td>
-                  <span className={`jp-mlvc-badge jp-mlvc-kind-${kind}`}>
-                    {kind}
-                  </span>
-                </td>
-                <td className="jp-mlvc-name">{v.name}</td>
-                <td className="jp-mlvc-summary">
-                  {describeInfo(v.before)}
-                  {v.before && (
-                    <span className="jp-mlvc-dim">
-                      {' '}
-                      {formatBytes(v.before.nbytes)}
+              <React.Fragment key={v.name}>
+                <tr data-name={v.name} className={`jp-mlvc-${kind}`}>
+                  <td>
+                    <span className={`jp-mlvc-badge jp-mlvc-kind-${kind}`}>
+                      {kind}
                     </span>
-                  )}
-                </td>
-                <td className="jp-mlvc-summary">
-                  {describeInfo(v.after)}
-                  {v.after && (
-                    <span className="jp-mlvc-dim">
-                      {' '}
-                      {formatBytes(v.after.nbytes)}
-                    </span>
-                  )}
-                </td>
-                <td className="jp-mlvc-change">
-                  {describeChange(v.change).map((line, i) => (
-                    <div key={i}>{line}</div>
-                  ))}
-                </td>
-              </tr>
+                  </td>
+                  <td className="jp-mlvc-name">{v.name}</td>
+                  <td className="jp-mlvc-summary">
+                    {describeInfo(v.before)}
+                    {v.before && (
+                      <span className="jp-mlvc-dim">
+                        {' '}
+                        {formatBytes(v.before.nbytes)}
+                      </span>
+                    )}
+                  </td>
+                  <td className="jp-mlvc-summary">
+                    {describeInfo(v.after)}
+                    {v.after && (
+                      <span className="jp-mlvc-dim">
+                        {' '}
+                        {formatBytes(v.after.nbytes)}
+                      </span>
+                    )}
+                  </td>
+                  <td className="jp-mlvc-change">
+                    {describeChange(v.change).map((line, i) => (
+                      <div key={i}>{line}</div>
+                    ))}
+                  </td>
+                </tr>
+                {v.change?.kind === 'figure' && (
+                  <tr className="jp-mlvc-figure-row" data-figure={v.name}>
+                    <td></td>
+                    <td colSpan={4}>
+                      <ImageDiff
+                        image={v.change.image}
+                        before={v.change.before}
+                        after={v.change.after}
+                        label={`figure ${v.name}`}
+                      />
+                    </td>
+                  </tr>
+                )}
+              </React.Fragment>
             ))}
           </tbody>
         </table>

@@ -1,12 +1,14 @@
-/** The sidebar: header, notice, merge preview, filters, comparison bar, list or graph, and details. */
+/** The sidebar: header, notice, merge preview, filters, comparison bar, list, graph or chart, and details. */
 import * as React from 'react';
 
 import { BranchMergeBar } from './BranchMergeBar';
 import { CompareBar } from './CompareBar';
+import { CompareManyBar } from './CompareManyBar';
 import { Details } from './Details';
 import { Filters } from './Filters';
 import { Header } from './Header';
 import { MergePanel } from './MergePanel';
+import { MetricChart } from './MetricChart';
 import { Notice } from './Notice';
 import { IProps } from './props';
 import { SnapshotGraph } from './SnapshotGraph';
@@ -28,9 +30,15 @@ export function Sidebar({ model, actions }: IProps): React.ReactElement {
       <MergePanel model={model} />
       <Filters model={model} />
       <BranchMergeBar model={model} />
-      <CompareBar model={model} actions={actions} />
+      {model.compareMany ? (
+        <CompareManyBar model={model} actions={actions} />
+      ) : (
+        <CompareBar model={model} actions={actions} />
+      )}
       {model.view === 'graph' ? (
         <SnapshotGraph model={model} actions={actions} />
+      ) : model.view === 'chart' ? (
+        <MetricChart model={model} actions={actions} />
       ) : (
         <SnapshotList model={model} actions={actions} />
       )}

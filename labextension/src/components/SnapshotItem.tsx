@@ -46,7 +46,7 @@ export function SnapshotItem(props: {
           className="jp-mlvc-compare-tick"
           checked={ticked}
           aria-label={`Compare ${snap.short_id}`}
-          title="Tick two snapshots to compare them, or one to compare it with the current state"
+          title="Tick two snapshots to compare them, three or more to see them side by side, or one to compare it with the current state"
           onClick={event => event.stopPropagation()}
           onChange={onTick}
         />

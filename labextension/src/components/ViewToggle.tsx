@@ -1,4 +1,4 @@
-/** Switch between the paged list of snapshots and the commit graph. */
+/** Switch between the paged list of snapshots, the commit graph and the metric chart. */
 import * as React from 'react';
 
 import { HistoryView, SidebarModel } from '../model';
@@ -14,6 +14,12 @@ const VIEWS: { view: HistoryView; label: string; title: string }[] = [
     label: 'Graph',
     title:
       'Every snapshot as a commit graph: branches as lanes, forks and merges drawn'
+  },
+  {
+    view: 'chart',
+    label: 'Chart',
+    title:
+      'Each metric over the snapshots, one line per branch: hover a point for its snapshot, click to select it'
   }
 ];
 
