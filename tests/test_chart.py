@@ -27,7 +27,7 @@ from jupyter_mlvc.present.chart import (
     history_chart,
 )
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+pytest_plugins = ["pytest_jupyter.jupyter_server", "tests.server_fixtures"]
 
 NB = "project/analysis.ipynb"
 LABEXTENSION = Path(__file__).parents[1] / "labextension"
@@ -306,16 +306,6 @@ def test_log_plot_before_any_commit_says_so(shell, capsys):
 
 
 # -- GET /mlvc/api/chart --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def jp_server_config():
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_mlvc": True, "jupyter_server_terminals": False},
-            "allow_unauthenticated_access": False,
-        }
-    }
 
 
 @pytest.fixture

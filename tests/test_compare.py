@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
-from pathlib import Path
 
-import nbformat
 import pytest
 
 from jupyter_mlvc import Repo
@@ -14,7 +12,7 @@ from jupyter_mlvc.errors import BadInput
 
 from .test_cli import mlvc
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+pytest_plugins = ["pytest_jupyter.jupyter_server", "tests.server_fixtures"]
 
 NB = "project/analysis.ipynb"
 
@@ -100,25 +98,6 @@ def test_cli_compare_text_and_json(repo, tmp_path):
 
 
 # -- REST ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def jp_server_config():
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_mlvc": True, "jupyter_server_terminals": False},
-            "allow_unauthenticated_access": False,
-        }
-    }
-
-
-@pytest.fixture
-def notebook(jp_root_dir: Path) -> Path:
-    folder = jp_root_dir / "project"
-    folder.mkdir()
-    path = folder / "analysis.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(), path)
-    return path
 
 
 async def test_rest_compare(jp_fetch, notebook):

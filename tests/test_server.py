@@ -19,20 +19,9 @@ from jupyter_mlvc.live import read_live_notebook
 from jupyter_mlvc.server import ROUTES, queries
 from jupyter_mlvc.server.paths import BadPath, OutsideRoot, confine
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+pytest_plugins = ["pytest_jupyter.jupyter_server", "tests.server_fixtures"]
 
 NB = "project/analysis.ipynb"
-
-
-@pytest.fixture
-def jp_server_config():
-    return {
-        "ServerApp": {
-            # Without terminals: their websocket route would warn about authentication.
-            "jpserver_extensions": {"jupyter_mlvc": True, "jupyter_server_terminals": False},
-            "allow_unauthenticated_access": False,
-        }
-    }
 
 
 @pytest.fixture

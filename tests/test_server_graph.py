@@ -5,35 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from jupyter_mlvc import Repo
 from jupyter_mlvc.server import queries
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+pytest_plugins = ["pytest_jupyter.jupyter_server", "tests.server_fixtures"]
 
 NB = "project/analysis.ipynb"
 FIELDS = {"id", "short_id", "parents", "message", "created_at", "branch", "tags", "auto"}
-
-
-@pytest.fixture
-def jp_server_config():
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_mlvc": True, "jupyter_server_terminals": False},
-            "allow_unauthenticated_access": False,
-        }
-    }
-
-
-@pytest.fixture
-def notebook(jp_root_dir: Path) -> Path:
-    folder = jp_root_dir / "project"
-    folder.mkdir()
-    path = folder / "analysis.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(), path)
-    return path
 
 
 @pytest.fixture

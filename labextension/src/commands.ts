@@ -11,6 +11,7 @@ import {
   NotebookWidgetFactory
 } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { Widget } from '@lumino/widgets';
 
 import { CompareWidget, CURRENT } from './compare';
 import { CompareManyWidget } from './compareMany';
@@ -127,6 +128,28 @@ export function addViewerCommand(
   return viewers;
 }
 
+/**
+ * Show a comparison tab: beside the notebook, and next to the other comparisons of
+ * its kind.
+ */
+async function openBeside<T extends Widget>(
+  shell: JupyterFrontEnd.IShell,
+  tabs: WidgetTracker<T>,
+  widget: T
+): Promise<T> {
+  const beside = tabs.currentWidget;
+  await tabs.add(widget);
+  shell.add(
+    widget,
+    'main',
+    beside && beside.isAttached
+      ? { mode: 'tab-after', ref: beside.id }
+      : { mode: 'split-right' }
+  );
+  shell.activateById(widget.id);
+  return widget;
+}
+
 /** Compare two snapshots, or the selected one with the current state. */
 export function addCompareCommands(
   app: JupyterFrontEnd,
@@ -156,18 +179,7 @@ export function addCompareCommands(
       rendermime,
       findPanel: () => tracker.find(p => p.context.path === path) ?? null
     });
-    // Comparisons open beside the notebook, and next to each other.
-    const beside = comparisons.currentWidget;
-    await comparisons.add(widget);
-    shell.add(
-      widget,
-      'main',
-      beside && beside.isAttached
-        ? { mode: 'tab-after', ref: beside.id }
-        : { mode: 'split-right' }
-    );
-    shell.activateById(widget.id);
-    return widget;
+    return openBeside(shell, comparisons, widget);
   };
   commands.addCommand(CommandIDs.compare, {
     label: args =>
@@ -246,17 +258,7 @@ export function addCompareManyCommand(
       ids,
       select: (p, id) => void select(p, id)
     });
-    const beside = tabs.currentWidget;
-    await tabs.add(widget);
-    shell.add(
-      widget,
-      'main',
-      beside && beside.isAttached
-        ? { mode: 'tab-after', ref: beside.id }
-        : { mode: 'split-right' }
-    );
-    shell.activateById(widget.id);
-    return widget;
+    return openBeside(shell, tabs, widget);
   };
   commands.addCommand(CommandIDs.compareMany, {
     label: args => {

@@ -12,6 +12,7 @@ import * as React from 'react';
 import { describeSize } from '../describe';
 import { IImageBox, IImageComparison } from '../diffTypes';
 import { imageSource } from '../imageSource';
+import { BeforeAfterSlider } from './BeforeAfterSlider';
 import { ImagePicture } from './ImagePicture';
 
 export type ImageView = 'side' | 'swipe' | 'onion';
@@ -198,32 +199,18 @@ export function ImageDiff(props: {
           ))}
         </div>
         {view === 'swipe' && (
-          <label className="jp-mlvc-image-slider">
-            <span className="jp-mlvc-dim">before</span>
-            <input
-              type="range"
-              min={0}
-              max={100}
-              value={swipe}
-              aria-label="How much of after to show"
-              onChange={e => setSwipe(Number(e.currentTarget.value))}
-            />
-            <span className="jp-mlvc-dim">after</span>
-          </label>
+          <BeforeAfterSlider
+            value={swipe}
+            label="How much of after to show"
+            onChange={setSwipe}
+          />
         )}
         {view === 'onion' && (
-          <label className="jp-mlvc-image-slider">
-            <span className="jp-mlvc-dim">before</span>
-            <input
-              type="range"
-              min={0}
-              max={100}
-              value={opacity}
-              aria-label="Opacity of after"
-              onChange={e => setOpacity(Number(e.currentTarget.value))}
-            />
-            <span className="jp-mlvc-dim">after</span>
-          </label>
+          <BeforeAfterSlider
+            value={opacity}
+            label="Opacity of after"
+            onChange={setOpacity}
+          />
         )}
         {image.box && canvas && (
           <label
