@@ -428,7 +428,7 @@ class Repo(Sharing, Maintaining, Branching, Comparing):
     ) -> Status:
         """How ``namespace`` differs from a snapshot (HEAD by default). Writes nothing."""
         base = None if ref is None else commit_op.base_for_status(self, ref, notebook_path)
-        return commit_op.status(self, namespace, base, only=only, exclude=exclude)
+        return restore_op.status(self, namespace, base, only=only, exclude=exclude)
 
     def close(self) -> None:
         self.index.close()

@@ -473,23 +473,6 @@ def status_of(
     return status
 
 
-def status(
-    repo: Repo,
-    namespace: dict[str, Any],
-    base: str | None,
-    *,
-    only: Iterable[str] | None = None,
-    exclude: Iterable[str] | None = None,
-) -> Status:
-    """How the variables of ``namespace`` (``only`` those, none of ``exclude``) differ
-    from snapshot ``base``. Writes nothing."""
-    found = status_of(repo, capture_mod.capture(namespace, only, exclude), base)
-    if only is not None:
-        wanted = set(only)
-        found.removed = [n for n in found.removed if n in wanted]
-    return found
-
-
 def base_for_status(repo: Repo, ref: str, notebook_path: Any = None) -> str | None:
     """The snapshot ``ref`` names, or None when it is HEAD and there is none yet."""
     try:

@@ -18,8 +18,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BadInput, DamagedStore, ReadOnlyStore, RestoreError, UnknownVariable
-from ..snapshot import RestoreReport
+from ..errors import (
+    BadInput,
+    DamagedStore,
+    ReadOnlyStore,
+    RestoreError,
+    UnknownVariable,
+    Untrusted,
+)
+from ..snapshot import RestoreReport, Status
 from ..state import capture as capture_mod
 from ..state import pandas_cow, pickling
 from ..state.rng import restore_rng
@@ -32,6 +39,12 @@ if TYPE_CHECKING:
     from ..repo import Repo
 
 Progress = Callable[[int, int], None]
+
+#: Per store and stored hash: the hash of that value once restored, where they differ
+#: (see :func:`same_once_restored`). Kept for the life of the process.
+_RESTORED_HASHES: dict[tuple[str, str], str] = {}
+#: The most bytes one status reads back to recognise restored values.
+MAX_RECHECK_BYTES = 64 * 2**20
 
 #: What a full restore does with the variables the snapshot skipped at commit (open
 #: files, generators, ...): keep today's values, named in the report, or remove them.
@@ -277,8 +290,17 @@ def save_first(
     if not (captured.variables or captured.skipped):
         return None, current_hashes
     head = refs.head_id(repo.index.conn, nb)
-    if head is not None and status_of(repo, captured, head, current_hashes).clean:
-        return None, current_hashes
+    if head is not None:
+        found = status_of(repo, captured, head, current_hashes)
+        same = same_once_restored(repo, head, found.changed, current_hashes, namespace)
+        if same:
+            # Equal to HEAD's values: say so in the hashes, so that a restore of a
+            # snapshot holding them leaves them where they are.
+            stored = catalog.variable_hashes(repo.index.conn, head)
+            current_hashes = {**current_hashes, **{n: stored[n] for n in same}}
+            found = status_of(repo, captured, head, current_hashes)
+        if found.clean:
+            return None, current_hashes
     if repo.read_only:
         raise ReadOnlyStore(
             f"the store {repo.path} is read-only, so the current state cannot be "
@@ -296,6 +318,89 @@ def save_first(
         notebook_source=notebook_source,
     )
     return saved, current_hashes
+
+
+def same_once_restored(
+    repo: Repo,
+    base: str | None,
+    changed: Iterable[str],
+    current: dict[str, str],
+    namespace: dict[str, Any],
+) -> list[str]:
+    """Those of ``changed`` whose value is what snapshot ``base`` holds, though it
+    pickles to other bytes than at commit.
+
+    A restored value can: unpickling shares equal objects that were apart (a
+    one-character string comes back as Python's cached one), so pickle's memo writes
+    it differently. Such a value is told apart from a changed one by content: its unit
+    is read back from ``base`` (trusted snapshots only, at most
+    :data:`MAX_RECHECK_BYTES` per call) and hashed again; the two hashes are then
+    remembered for the process, so each unit is read back once.
+    """
+    changed = list(changed)
+    if base is None or not changed:
+        return []
+    manifest = repo.manifest(base)
+    variables = manifest["variables"]
+    store = str(repo.path)
+    todo = {
+        variables[n]["unit"]
+        for n in changed
+        if n in variables and (store, variables[n]["hash"]) not in _RESTORED_HASHES
+    }
+    if todo and _trusted(repo, base):
+        budget = MAX_RECHECK_BYTES
+        for unit in sorted(todo, key=lambda u: _unit_size(manifest["units"][u])):
+            budget -= _unit_size(manifest["units"][unit])
+            if budget < 0:
+                break
+            loaded, errors = load_units(repo, manifest, [unit], namespace)
+            names = manifest["units"][unit]["names"]
+            if errors or set(loaded) != set(names):
+                continue
+            again = hashes(capture_mod.capture(loaded, only=names))
+            for n in names:
+                if n in again:
+                    _RESTORED_HASHES[(store, variables[n]["hash"])] = again[n]
+    return [
+        n
+        for n in changed
+        if n in variables
+        and n in current
+        and _RESTORED_HASHES.get((store, variables[n]["hash"])) == current[n]
+    ]
+
+
+def _trusted(repo: Repo, sid: str) -> bool:
+    try:
+        repo.require_trusted(sid)
+    except Untrusted:
+        return False
+    return True
+
+
+def status(
+    repo: Repo,
+    namespace: dict[str, Any],
+    base: str | None,
+    *,
+    only: Iterable[str] | None = None,
+    exclude: Iterable[str] | None = None,
+) -> Status:
+    """``Repo.status``: how the variables of ``namespace`` (``only`` those, none of
+    ``exclude``) differ from snapshot ``base``, a restored value that pickles to other
+    bytes counted as unchanged (:func:`same_once_restored`). Writes nothing."""
+    captured = capture_mod.capture(namespace, only, exclude)
+    current = hashes(captured)
+    found = status_of(repo, captured, base, current)
+    same = set(same_once_restored(repo, base, found.changed, current, namespace))
+    if same:
+        found.changed = [n for n in found.changed if n not in same]
+        found.unchanged = sorted([*found.unchanged, *same])
+    if only is not None:
+        wanted = set(only)
+        found.removed = [n for n in found.removed if n in wanted]
+    return found
 
 
 def _remove_others(namespace: dict[str, Any], manifest: dict[str, Any], exclude: list[str]):
