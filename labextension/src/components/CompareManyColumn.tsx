@@ -3,6 +3,7 @@ import * as React from 'react';
 
 import { IComparedSnapshot } from '../comparisonTypes';
 import { absoluteTime, relativeTime } from '../time';
+import { SnapshotBadges } from './SnapshotBadges';
 
 export function CompareManyColumn(props: {
   snap: IComparedSnapshot;
@@ -34,23 +35,13 @@ export function CompareManyColumn(props: {
         {absoluteTime(snap.created_at)}
       </div>
       <div className="jp-mlvc-column-refs">
-        {snap.branch && (
-          <span className="jp-mlvc-badge jp-mlvc-branch">{snap.branch}</span>
-        )}
-        {snap.tags.map(tag => (
-          <span key={tag} className="jp-mlvc-badge jp-mlvc-tag">
-            {tag}
-          </span>
-        ))}
-        {snap.auto && <span className="jp-mlvc-badge">auto</span>}
-        {!snap.trusted && (
-          <span
-            className="jp-mlvc-badge jp-mlvc-untrusted"
-            title="Not made with your key. Nothing of it is loaded here: the comparison reads only the index"
-          >
-            untrusted
-          </span>
-        )}
+        <SnapshotBadges
+          branch={snap.branch}
+          tags={snap.tags}
+          auto={snap.auto}
+          trusted={snap.trusted}
+          untrustedTitle="Not made with your key. Nothing of it is loaded here: the comparison reads only the index"
+        />
       </div>
     </th>
   );

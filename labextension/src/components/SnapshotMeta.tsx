@@ -3,6 +3,7 @@ import * as React from 'react';
 
 import { ISnapshot } from '../api';
 import { absoluteTime, relativeTime } from '../time';
+import { SnapshotBadges } from './SnapshotBadges';
 
 export function SnapshotMeta({
   snap,
@@ -18,23 +19,13 @@ export function SnapshotMeta({
         {relativeTime(snap.created_at)}
       </span>
       {head && <span className="jp-mlvc-badge jp-mlvc-head">HEAD</span>}
-      {snap.branch && (
-        <span className="jp-mlvc-badge jp-mlvc-branch">{snap.branch}</span>
-      )}
-      {snap.tags.map(tag => (
-        <span key={tag} className="jp-mlvc-badge jp-mlvc-tag">
-          {tag}
-        </span>
-      ))}
-      {snap.auto && <span className="jp-mlvc-badge">auto</span>}
-      {!snap.trusted && (
-        <span
-          className="jp-mlvc-badge jp-mlvc-untrusted"
-          title="Not made with your key: %mlvc trust to load it"
-        >
-          untrusted
-        </span>
-      )}
+      <SnapshotBadges
+        branch={snap.branch}
+        tags={snap.tags}
+        auto={snap.auto}
+        trusted={snap.trusted}
+        untrustedTitle="Not made with your key: %mlvc trust to load it"
+      />
     </div>
   );
 }
