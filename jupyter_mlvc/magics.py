@@ -29,6 +29,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.display import display
 
+from . import warmup
 from .commands import MAGIC, Parser, commands_for, names_for
 from .commands import build_parser as build_face_parser
 from .errors import MlvcError
@@ -673,6 +674,7 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(magics)
     magics._sync_auto_hook()
     _register_formatters(ipython)
+    warmup.start()
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -84,6 +85,39 @@ def test_loadable_through_the_extensions_setting(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "7"
+
+
+def test_loading_warms_up_what_the_first_commit_needs(tmp_path):
+    """After ``%load_ext`` sqlite-utils is imported in the background (without pandas),
+    and a commit typed at once, while that import may still run, works."""
+    code = (
+        "import sys, threading\n"
+        "from IPython.testing.globalipapp import start_ipython\n"
+        "ip = start_ipython()\n"
+        "ip.run_line_magic('load_ext', 'jupyter_mlvc')\n"
+        "ip.run_cell('x = [1, 2]')\n"
+        "ip.run_line_magic('mlvc', 'commit -m first')\n"
+        "for t in threading.enumerate():\n"
+        "    if t.name == 'mlvc-warmup':\n"
+        "        t.join()\n"
+        "assert 'sqlite_utils' in sys.modules and 'pandas' not in sys.modules\n"
+        "from jupyter_mlvc import Repo\n"
+        "print(Repo.open('.').log()['message'].tolist())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env.pop("JPY_SESSION_NAME", None)
+    for _ in range(2):  # the commit may meet the import at any point
+        shutil.rmtree(tmp_path / ".mlvc", ignore_errors=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip().splitlines()[-1] == "['first']"
 
 
 # -- commit ------------------------------------------------------------------------------

@@ -491,15 +491,53 @@ def test_if_changed_skips_identical_state(repo):
 
 
 def test_a_new_store_is_made_without_importing_pandas(tmp_path):
-    """sqlite-utils imports pandas when it can; the store's schema does not need it."""
+    """sqlite-utils imports pandas and numpy when it can; the store's schema needs neither."""
     code = (
         "import sys\n"
         "from jupyter_mlvc import Repo\n"
         f"repo = Repo.init({str(tmp_path)!r})\n"
         "repo.commit({'x': 1}, 'first')\n"
         "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
+        "assert 'numpy' not in sys.modules, 'numpy was imported'\n"
         "assert list(repo.log()['message']) == ['first']\n"  # imports pandas as usual
         "import sqlite_utils.db\n"
+        "print('ok')\n"
+    )
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_pandas_is_hidden_from_the_importing_thread_alone(tmp_path):
+    """While sqlite-utils is imported, ``import pandas`` fails in that thread and works
+    in any other (a cell importing pandas at that moment must not break)."""
+    fake = tmp_path / "sqlite_utils"
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        "import threading\n"
+        "try:\n"
+        "    import pandas\n"
+        "    hidden = False\n"
+        "except ImportError:\n"
+        "    hidden = True\n"
+        "seen = {}\n"
+        "def other():\n"
+        "    import pandas\n"
+        "    seen['other'] = pandas.__name__\n"
+        "t = threading.Thread(target=other)\n"
+        "t.start()\n"
+        "t.join()\n"
+    )
+    code = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "from jupyter_mlvc.store.index import import_sqlite_utils\n"
+        "m = import_sqlite_utils()\n"
+        "assert m.hidden, 'pandas was importable in the importing thread'\n"
+        "assert m.seen == {'other': 'pandas'}, m.seen\n"
+        "import pandas\n"  # and as usual afterwards, in the importing thread too
         "print('ok')\n"
     )
     import subprocess

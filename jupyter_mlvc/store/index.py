@@ -321,24 +321,49 @@ class Index:
         return rows[0] if rows else None
 
 
+class _HiddenInThread:
+    """A ``sys.meta_path`` finder that makes some imports fail in the threads it is
+    given, and in no other: another thread (a user's cell importing pandas meanwhile)
+    imports as usual."""
+
+    def __init__(self, names: frozenset[str]):
+        self.names = names
+        self.threads: set[int] = set()
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if threading.get_ident() in self.threads and name.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+#: sqlite-utils imports pandas and numpy whenever it can, only to map their types to
+#: SQL types, which no table here takes. In a kernel that has not imported them that
+#: would cost a second or more of the store's first commit.
+_HIDDEN = _HiddenInThread(frozenset({"pandas", "numpy"}))
+_IMPORT_LOCK = threading.Lock()
+_sqlite_utils: Any = None
+
+
 def import_sqlite_utils() -> Any:
-    """sqlite-utils, imported without importing pandas.
-
-    Its module imports pandas whenever it can, only to map ``pandas.Timestamp`` to
-    TEXT, which no table here takes; in a kernel that has not imported pandas that
-    costs more than a second of the store's first commit. pandas is hidden from that
-    one import (and is importable as usual right after it)."""
-    if "sqlite_utils" in sys.modules or "pandas" in sys.modules:
-        import sqlite_utils
-
-        return sqlite_utils
-    sys.modules["pandas"] = None  # type: ignore[assignment]  # makes "import pandas" fail
-    try:
-        import sqlite_utils
-    finally:
-        if "pandas" in sys.modules and sys.modules["pandas"] is None:
-            del sys.modules["pandas"]
-    return sqlite_utils
+    """sqlite-utils, imported without importing pandas or numpy (see ``_HIDDEN``); a
+    module already imported is used as usual. Safe from any thread: a caller waits
+    for an import under way in another (the warm-up's) to finish."""
+    global _sqlite_utils
+    if _sqlite_utils is None:
+        with _IMPORT_LOCK:
+            if _sqlite_utils is None:
+                # Put first once and left there: taking it out again could make another
+                # thread's import, walking the list at that moment, skip a finder.
+                if _HIDDEN not in sys.meta_path:
+                    sys.meta_path.insert(0, _HIDDEN)  # type: ignore[arg-type]
+                me = threading.get_ident()
+                _HIDDEN.threads.add(me)
+                try:
+                    import sqlite_utils
+                finally:
+                    _HIDDEN.threads.discard(me)
+                _sqlite_utils = sqlite_utils
+    return _sqlite_utils
 
 
 def dumps(value: Any) -> str:
