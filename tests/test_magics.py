@@ -61,30 +61,32 @@ def test_unload_removes_the_magic(shell):
     assert "mlvc" in shell.magics_manager.magics["line"]
 
 
-def test_loadable_through_the_extensions_setting(tmp_path):
-    # As `c.InteractiveShellApp.extensions = ["jupyter_mlvc"]` in ipython_config.py would.
+def last_line_of_python(cwd: Path, *args: str, timeout: float = 60) -> str:
+    """Run this Python with ``args`` in ``cwd`` (this checkout importable, no notebook
+    session); the last line it printed. Fails the test on a non-zero exit."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     env.pop("JPY_SESSION_NAME", None)
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "IPython",
-            "--no-banner",
-            "--HistoryManager.hist_file=:memory:",
-            "--InteractiveShellApp.extensions=['jupyter_mlvc']",
-            "--MLVC.log_limit=7",
-            "-c",
-            "print(get_ipython().magics_manager.registry['MlvcMagics'].settings.log_limit)",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=60,
+        [sys.executable, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1] == "7"
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_loadable_through_the_extensions_setting(tmp_path):
+    # As `c.InteractiveShellApp.extensions = ["jupyter_mlvc"]` in ipython_config.py would.
+    last = last_line_of_python(
+        tmp_path,
+        "-m",
+        "IPython",
+        "--no-banner",
+        "--HistoryManager.hist_file=:memory:",
+        "--InteractiveShellApp.extensions=['jupyter_mlvc']",
+        "--MLVC.log_limit=7",
+        "-c",
+        "print(get_ipython().magics_manager.registry['MlvcMagics'].settings.log_limit)",
+    )
+    assert last == "7"
 
 
 def test_loading_warms_up_what_the_first_commit_needs(tmp_path):
@@ -104,20 +106,9 @@ def test_loading_warms_up_what_the_first_commit_needs(tmp_path):
         "from jupyter_mlvc import Repo\n"
         "print(Repo.open('.').log()['message'].tolist())\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
-    env.pop("JPY_SESSION_NAME", None)
     for _ in range(2):  # the commit may meet the import at any point
         shutil.rmtree(tmp_path / ".mlvc", ignore_errors=True)
-        out = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            timeout=120,
-        )
-        assert out.returncode == 0, out.stderr
-        assert out.stdout.strip().splitlines()[-1] == "['first']"
+        assert last_line_of_python(tmp_path, "-c", code, timeout=120) == "['first']"
 
 
 # -- commit ------------------------------------------------------------------------------
