@@ -8,6 +8,8 @@ exits non-zero, the kernel protocol replies with a JSON error. Anything that is
 
 from __future__ import annotations
 
+import sqlite3
+
 
 class MlvcError(Exception):
     """Base class of every error a user can cause."""
@@ -55,6 +57,12 @@ class MissingObject(DamagedStore):
 
 class CorruptObject(DamagedStore):
     """An object's bytes no longer hash to its name."""
+
+
+class DamagedIndex(DamagedStore, sqlite3.DatabaseError):
+    """SQLite found the index file damaged while the store was open (a page overwritten,
+    the file cut short). Also a ``sqlite3.DatabaseError``, for the code that checks the
+    index itself (``Index.intact``, ``fsck``)."""
 
 
 class BadObjectId(CorruptObject):

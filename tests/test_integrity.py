@@ -174,6 +174,63 @@ def test_damaged_index_is_reported(tmp_path):
     assert "index" in str(err.value) and "\n" not in str(err.value)
 
 
+def _damage_pages(index_file) -> None:
+    """Overwrite every page of the index file but the first (its header), as a failing
+    disk or another program might while the store is open."""
+    size = index_file.stat().st_size
+    with open(index_file, "r+b") as f:
+        f.seek(4096)
+        f.write(bytes(range(256)) * ((size - 4096) // 256))
+
+
+@pytest.fixture
+def damaged_after_open(tmp_path):
+    """An open store whose index was damaged after it was opened. Its connection is
+    closed first, so that the next statement reads the file, not SQLite's page cache
+    (as the next command of a kernel that holds the store would)."""
+    repo = Repo.init(tmp_path)
+    for i in range(40):
+        repo.commit({"x": i, "s": "a" * 2000}, f"commit {i}")
+    repo.index.conn.execute("pragma wal_checkpoint(truncate)")
+    repo.index.close()
+    _damage_pages(tmp_path / ".mlvc" / "index.sqlite")
+    return repo
+
+
+def test_index_damaged_after_open_is_one_line_everywhere(damaged_after_open, tmp_path):
+    """SQLite's "database disk image is malformed" met while reading becomes a
+    DamagedStore naming the file and the repair: in the API, the CLI and the magics."""
+    import subprocess
+    import sys
+
+    with pytest.raises(DamagedStore) as err:
+        damaged_after_open.log()
+    message = str(err.value)
+    assert "index.sqlite is damaged" in message and "fsck --rebuild-index" in message
+    assert "\n" not in message
+    damaged_after_open.close()
+
+    out = subprocess.run(
+        [sys.executable, "-m", "jupyter_mlvc.cli", "log", "-C", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        f"mlvc: the index {tmp_path / '.mlvc' / 'index.sqlite'} is damaged "
+        "(database disk image is malformed); `mlvc fsck --rebuild-index` recovers it"
+    ]
+
+
+def test_index_damage_is_still_a_sqlite_error_for_the_checks(damaged_after_open):
+    """Code that asks SQLite whether the index is sound still gets its answer."""
+    import sqlite3
+
+    assert not damaged_after_open.index.intact()
+    with pytest.raises(sqlite3.DatabaseError):
+        damaged_after_open.index.conn.execute("select * from snapshots").fetchall()
+
+
 def test_missing_objects_folder_is_reported(tmp_path):
     import shutil
 

@@ -435,6 +435,23 @@ def test_checkout_unknown_variable(shell):
         mlvc(shell, "checkout HEAD nope")
 
 
+def test_an_index_damaged_meanwhile_is_one_line(shell, tmp_path):
+    """The index broken between two commands (a failing disk): the next command says
+    which file and how to repair it, in one line, with no traceback from SQLite."""
+    run(shell, "a = 1\n%mlvc commit -m base\na = 2\n%mlvc commit -m next")
+    index = tmp_path / ".mlvc" / "index.sqlite"
+    Repo.open(tmp_path).index.conn.execute("pragma wal_checkpoint(truncate)")
+    with open(index, "r+b") as f:
+        f.seek(4096)
+        f.write(b"\xff" * (index.stat().st_size - 4096))
+    with pytest.raises(UsageError) as err:
+        mlvc(shell, "log")
+    assert str(err.value) == (
+        f"the index {index} is damaged (database disk image is malformed); "
+        "`mlvc fsck --rebuild-index` recovers it"
+    )
+
+
 def test_checkout_by_tag_and_branch(shell):
     run(shell, "x = 'v1'\n%mlvc commit -m one\n%mlvc tag v1\nx = 'v2'\n%mlvc commit -m two")
     run(shell, "%mlvc checkout v1")

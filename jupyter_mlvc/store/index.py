@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DamagedStore, ReadOnlyStore
+from ..errors import DamagedIndex, DamagedStore, ReadOnlyStore
 
 if TYPE_CHECKING:
     # sqlite-utils imports pandas when it can: loaded on first use, not at import.
@@ -124,6 +124,84 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
 SIGNATURES_VERSION = 3
 
 
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite's error says the file is damaged (not busy, full or misused)."""
+    if isinstance(exc, DamagedIndex):
+        return False
+    text = str(exc)
+    return type(exc) is sqlite3.DatabaseError or any(
+        words in text for words in ("malformed", "not a database", "disk I/O error")
+    )
+
+
+class _Cursor(sqlite3.Cursor):
+    """A cursor whose SQLite errors that mean damage become ``DamagedIndex``."""
+
+    index_path: Path | None = None
+
+    def _damaged(self, exc: sqlite3.DatabaseError) -> sqlite3.DatabaseError:
+        if not _is_damage(exc):
+            return exc
+        return DamagedIndex(
+            f"the index {self.index_path or 'of the store'} is damaged ({exc}); "
+            "`mlvc fsck --rebuild-index` recovers it"
+        )
+
+    def execute(self, sql: str, parameters: Any = ()) -> _Cursor:
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
+
+    def executemany(self, sql: str, seq_of_parameters: Any) -> _Cursor:
+        try:
+            return super().executemany(sql, seq_of_parameters)
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
+
+    def fetchone(self) -> Any:
+        try:
+            return super().fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
+
+    def fetchmany(self, size: int | None = 1) -> list[Any]:
+        try:
+            return super().fetchmany(size)
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
+
+    def fetchall(self) -> list[Any]:
+        try:
+            return super().fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
+
+    def __next__(self) -> Any:
+        try:
+            return super().__next__()
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
+
+
+class _Connection(sqlite3.Connection):
+    """The index's connection: its statements run on ``_Cursor``s (SQLite's own
+    ``execute`` would make plain cursors)."""
+
+    index_path: Path | None = None
+
+    def cursor(self, factory: Any = _Cursor) -> Any:
+        cur = super().cursor(factory)
+        cur.index_path = self.index_path
+        return cur
+
+    def execute(self, sql: str, parameters: Any = ()) -> Any:
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql: str, seq_of_parameters: Any) -> Any:
+        return self.cursor().executemany(sql, seq_of_parameters)
+
+
 class Index:
     """The index of one store. Reads go straight through sqlite3 (listing thousands of
     snapshots stays fast, and a kernel that only restores never imports sqlite-utils,
@@ -166,7 +244,10 @@ class Index:
             return self._connect_read_only()
         conn = None
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, factory=_Connection
+            )
+            conn.index_path = self.path
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             conn.execute("PRAGMA synchronous = FULL")
@@ -220,6 +301,7 @@ class Index:
                         "writable copy can read; copy the store to a writable folder"
                     )
                 conn = self._open_uri(f"{uri}?immutable=1")
+            conn.index_path = self.path
             self._version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise DamagedStore(
@@ -229,8 +311,10 @@ class Index:
         return conn
 
     @staticmethod
-    def _open_uri(uri: str) -> sqlite3.Connection:
-        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+    def _open_uri(uri: str) -> _Connection:
+        conn: _Connection = sqlite3.connect(  # type: ignore[assignment]
+            uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False, factory=_Connection
+        )
         # Opening is lazy: the first statement finds out whether the file can be read.
         conn.execute("select count(*) from sqlite_master").fetchone()
         return conn
