@@ -490,6 +490,41 @@ def test_if_changed_skips_identical_state(repo):
     assert len(repo.log()) == 2
 
 
+def test_if_changed_hashes_the_state_once_and_writes_nothing_when_unchanged(repo, monkeypatch):
+    """An automatic snapshot's commit (``if_changed``) finds out whether the state
+    changed in the pass that stores it: each chunk is hashed once, and an unchanged
+    state leaves no object and no temporary file behind."""
+    from jupyter_mlvc.ops import commit as commit_op
+    from jupyter_mlvc.store import objects
+
+    ns = {"big": np.arange(4 * 2**20 // 8, dtype=np.float64), "n": 1}
+    assert repo.commit(ns, "base") is not None
+    stored = set(repo.objects)
+    big_chunks: list[int] = []
+
+    def counting(original):
+        def hash_bytes(data):
+            if len(data) == objects.CHUNK_SIZE:
+                big_chunks.append(1)
+            return original(data)
+
+        return hash_bytes
+
+    monkeypatch.setattr(objects, "hash_bytes", counting(objects.hash_bytes))
+    monkeypatch.setattr(commit_op, "hash_bytes", counting(commit_op.hash_bytes))
+
+    assert repo.commit(ns, "same", if_changed=True) is None
+    assert set(repo.objects) == stored
+    assert not any((repo.path / "tmp").iterdir())
+    assert len(big_chunks) == 4  # the array's four 1 MiB chunks, once each
+
+    big_chunks.clear()
+    ns["big"][0] = -1.0
+    snap = repo.commit(ns, "changed", if_changed=True)
+    assert snap is not None and len(big_chunks) == 4
+    assert repo.load(snap.id, "big")[0] == -1.0 and len(repo.log()) == 2
+
+
 def test_a_new_store_is_made_without_importing_pandas(tmp_path):
     """sqlite-utils imports pandas and numpy when it can; the store's schema needs neither."""
     code = (

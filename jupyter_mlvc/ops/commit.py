@@ -126,6 +126,10 @@ def rejoin_lines(nb: dict[str, Any]) -> dict[str, Any]:
     return nb
 
 
+class Unchanged(Exception):
+    """Raised by ``commit_captured(if_changed=True)`` when the state is HEAD's."""
+
+
 # -- the commit ----------------------------------------------------------------------
 
 
@@ -157,20 +161,25 @@ def commit(
     captured = capture_mod.capture(namespace, only, exclude, skip=skip)
     if reuse_from is not None:
         _take_over(captured, reuse_from, skip)
-    if if_changed and _unchanged(repo, captured, nb):
+    nothing = not captured.variables and not captured.reused
+    if if_changed and nothing and refs.head_id(repo.index.conn, nb) is None:
         return None
-    snap = commit_captured(
-        repo,
-        captured,
-        message,
-        nb,
-        nb_bytes,
-        merged,
-        auto=auto,
-        notebook_source=notebook_source,
-        progress=progress,
-        rng=rng,
-    )
+    try:
+        snap = commit_captured(
+            repo,
+            captured,
+            message,
+            nb,
+            nb_bytes,
+            merged,
+            auto=auto,
+            notebook_source=notebook_source,
+            progress=progress,
+            rng=rng,
+            if_changed=if_changed,
+        )
+    except Unchanged:
+        return None
     for name in merged:
         _staged_metrics.pop(name, None)
     return snap
@@ -189,9 +198,15 @@ def commit_captured(
     progress: Progress | None = None,
     rng: bool = True,
     merged: str | None = None,
+    if_changed: bool = False,
 ) -> Snapshot:
     """Write ``captured`` as a snapshot of notebook ``nb``, in the fixed order. ``merged``
-    names the snapshot a merge brought in: the second parent, after HEAD."""
+    names the snapshot a merge brought in: the second parent, after HEAD.
+
+    ``if_changed``: ``Unchanged`` is raised, and nothing written, when every variable
+    hashes as at HEAD. That is found by the pass that stores the chunks, which writes
+    none of an unchanged state (each is stored already): the state is hashed once, not
+    once to compare and again to store."""
     started = time.perf_counter()
     created_at = time.time()
     env = environment()
@@ -206,6 +221,10 @@ def commit_captured(
         repo.objects.batch(deferred=deferred) as batch,
     ):
         units, var_entries = _store_units(captured, batch, progress)
+        if if_changed and _same_as_head(repo, var_entries, nb):
+            # Leaving the batch by an error drops what it holds: at most a chunk that
+            # gc took meanwhile, written again, and not needed now.
+            raise Unchanged
         nb_oid = batch.put(nb_bytes, compress=True) if nb_bytes is not None else None
         rng_oid = batch.put(dumps_rng(capture_rng()), compress=True) if rng else None
         batch.flush()
@@ -329,12 +348,12 @@ def _take_over(captured: capture_mod.Captured, manifest: dict, names: set[str]) 
         captured.reused[name] = entry
 
 
-def _unchanged(repo: Repo, captured: capture_mod.Captured, nb: str) -> bool:
+def _same_as_head(repo: Repo, var_entries: dict[str, dict[str, Any]], nb: str) -> bool:
+    """Whether the variables, as a commit would record them, are HEAD's."""
     head = refs.head_id(repo.index.conn, nb)
     if head is None:
-        return not captured.variables and not captured.reused
-    current = hashes(captured)
-    current.update({n: e["hash"] for n, e in captured.reused.items()})
+        return False
+    current = {n: e["hash"] for n, e in var_entries.items()}
     return current == catalog.variable_hashes(repo.index.conn, head)
 
 

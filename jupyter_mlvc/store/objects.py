@@ -225,25 +225,30 @@ class ObjectStore:
         self.root = Path(root)
         self.tmp = self.root.parent / "tmp"
         self.fsync = fsync
+        self._prefix = os.path.join(self.root, "")
 
     def path(self, oid: str, what: str | None = None) -> Path:
         """Where ``oid`` lives; ``BadObjectId`` if it is not an object id."""
+        return Path(self.file(oid, what))
+
+    def file(self, oid: str, what: str | None = None) -> str:
+        """``path`` as a string, made without pathlib: a commit or a restore asks for
+        thousands of them."""
         check_oid(oid, what)
-        return self.root / oid[:2] / oid[2:]
+        return f"{self._prefix}{oid[:2]}{os.sep}{oid[2:]}"
 
     def has(self, oid: str) -> bool:
         """Whether ``oid`` is stored. Refreshes its mtime, so that a concurrent
         ``gc`` (which spares recent objects) does not take it from a commit
         that is about to reference it."""
-        p = self.path(oid)
         try:
-            os.utime(p, follow_symlinks=not _UTIME_NOFOLLOW)
+            os.utime(self.file(oid), follow_symlinks=not _UTIME_NOFOLLOW)
             return True
         except FileNotFoundError:
             return False
 
     def __contains__(self, oid: str) -> bool:
-        return self.path(oid).exists()
+        return os.path.exists(self.file(oid))
 
     def __iter__(self) -> Iterator[str]:
         if not self.root.is_dir():
@@ -301,7 +306,7 @@ class ObjectStore:
     def open(self, oid: str, what: str | None = None, limit: int = MAX_OBJECT) -> BufferedReader:
         """The object file of ``oid``, open for reading: a regular file of at most
         ``limit`` bytes of payload, or the error that says what is wrong."""
-        p = self.path(oid, what)
+        p = self.file(oid, what)
         label = what or "object"
         try:
             f = open_regular(p)
