@@ -10,6 +10,7 @@ busy timeout instead of failing with "database is locked".
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
@@ -17,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import DamagedIndex, DamagedStore, ReadOnlyStore
 
@@ -134,54 +135,39 @@ def _is_damage(exc: sqlite3.DatabaseError) -> bool:
     )
 
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _damage_mapped(method: _Method) -> _Method:
+    """``method`` of ``sqlite3.Cursor``, with SQLite's damage errors as ``DamagedIndex``."""
+
+    @functools.wraps(method)
+    def mapped(self: _Cursor, *args: Any) -> Any:
+        try:
+            return method(self, *args)
+        except sqlite3.DatabaseError as exc:
+            if not _is_damage(exc):
+                raise
+            raise DamagedIndex(
+                f"the index {self.index_path or 'of the store'} is damaged ({exc}); "
+                "`mlvc fsck --rebuild-index` recovers it"
+            ) from exc
+
+    return mapped  # type: ignore[return-value]
+
+
 class _Cursor(sqlite3.Cursor):
-    """A cursor whose SQLite errors that mean damage become ``DamagedIndex``."""
+    """A cursor whose SQLite errors that mean damage become ``DamagedIndex``: a page
+    can turn out damaged on any read, as rows are fetched too."""
 
     index_path: Path | None = None
 
-    def _damaged(self, exc: sqlite3.DatabaseError) -> sqlite3.DatabaseError:
-        if not _is_damage(exc):
-            return exc
-        return DamagedIndex(
-            f"the index {self.index_path or 'of the store'} is damaged ({exc}); "
-            "`mlvc fsck --rebuild-index` recovers it"
-        )
-
-    def execute(self, sql: str, parameters: Any = ()) -> _Cursor:
-        try:
-            return super().execute(sql, parameters)
-        except sqlite3.DatabaseError as exc:
-            raise self._damaged(exc) from exc
-
-    def executemany(self, sql: str, seq_of_parameters: Any) -> _Cursor:
-        try:
-            return super().executemany(sql, seq_of_parameters)
-        except sqlite3.DatabaseError as exc:
-            raise self._damaged(exc) from exc
-
-    def fetchone(self) -> Any:
-        try:
-            return super().fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise self._damaged(exc) from exc
-
-    def fetchmany(self, size: int | None = 1) -> list[Any]:
-        try:
-            return super().fetchmany(size)
-        except sqlite3.DatabaseError as exc:
-            raise self._damaged(exc) from exc
-
-    def fetchall(self) -> list[Any]:
-        try:
-            return super().fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise self._damaged(exc) from exc
-
-    def __next__(self) -> Any:
-        try:
-            return super().__next__()
-        except sqlite3.DatabaseError as exc:
-            raise self._damaged(exc) from exc
+    execute = _damage_mapped(sqlite3.Cursor.execute)
+    executemany = _damage_mapped(sqlite3.Cursor.executemany)
+    fetchone = _damage_mapped(sqlite3.Cursor.fetchone)
+    fetchmany = _damage_mapped(sqlite3.Cursor.fetchmany)
+    fetchall = _damage_mapped(sqlite3.Cursor.fetchall)
+    __next__ = _damage_mapped(sqlite3.Cursor.__next__)
 
 
 class _Connection(sqlite3.Connection):
