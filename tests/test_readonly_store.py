@@ -127,6 +127,19 @@ def test_a_restore_that_cannot_save_the_state_first_changes_nothing(frozen):
     assert ns["msg"] == "one" and "extra" not in ns and report.saved is None
 
 
+def test_an_unchanged_state_is_nothing_to_commit_in_a_read_only_store(frozen):
+    """``if_changed`` (automatic snapshots) on a read-only store: HEAD's state is None,
+    as anywhere; a changed one is refused in one line."""
+    root, nb, _, s2 = frozen
+    repo = Repo.open(root, notebook_path=nb)
+    ns = {"x": np.arange(2000), "msg": "two"}
+    assert repo.commit(ns, "same", if_changed=True) is None
+    ns["msg"] = "changed"
+    with pytest.raises(ReadOnlyStore):
+        repo.commit(ns, "changed", if_changed=True)
+    assert repo.resolve("HEAD") == s2.id
+
+
 def test_writes_are_refused_in_one_line(frozen, tmp_path):
     root, nb, s1, _ = frozen
     repo = Repo.open(root, notebook_path=nb)

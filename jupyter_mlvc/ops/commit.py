@@ -164,6 +164,11 @@ def commit(
     nothing = not captured.variables and not captured.reused
     if if_changed and nothing and refs.head_id(repo.index.conn, nb) is None:
         return None
+    if if_changed and repo.read_only:
+        # Nothing can be written, but an unchanged state is still nothing to commit.
+        current = {**hashes(captured), **{n: e["hash"] for n, e in captured.reused.items()}}
+        if _same_as_head(repo, current, nb):
+            return None
     try:
         snap = commit_captured(
             repo,
@@ -221,7 +226,7 @@ def commit_captured(
         repo.objects.batch(deferred=deferred) as batch,
     ):
         units, var_entries = _store_units(captured, batch, progress)
-        if if_changed and _same_as_head(repo, var_entries, nb):
+        if if_changed and _same_as_head(repo, {n: e["hash"] for n, e in var_entries.items()}, nb):
             # Leaving the batch by an error drops what it holds: at most a chunk that
             # gc took meanwhile, written again, and not needed now.
             raise Unchanged
@@ -348,13 +353,10 @@ def _take_over(captured: capture_mod.Captured, manifest: dict, names: set[str]) 
         captured.reused[name] = entry
 
 
-def _same_as_head(repo: Repo, var_entries: dict[str, dict[str, Any]], nb: str) -> bool:
-    """Whether the variables, as a commit would record them, are HEAD's."""
+def _same_as_head(repo: Repo, current: dict[str, str], nb: str) -> bool:
+    """Whether the variables' hashes, as a commit would record them, are HEAD's."""
     head = refs.head_id(repo.index.conn, nb)
-    if head is None:
-        return False
-    current = {n: e["hash"] for n, e in var_entries.items()}
-    return current == catalog.variable_hashes(repo.index.conn, head)
+    return head is not None and current == catalog.variable_hashes(repo.index.conn, head)
 
 
 # -- chunking and hashing --------------------------------------------------------------
