@@ -227,9 +227,7 @@ def commit_captured(
     ):
         units, var_entries = _store_units(captured, batch, progress)
         if if_changed and _same_as_head(repo, {n: e["hash"] for n, e in var_entries.items()}, nb):
-            # Leaving the batch by an error drops what it holds: at most a chunk that
-            # gc took meanwhile, written again, and not needed now.
-            raise Unchanged
+            raise Unchanged  # the batch is dropped: it holds nothing needed now
         nb_oid = batch.put(nb_bytes, compress=True) if nb_bytes is not None else None
         rng_oid = batch.put(dumps_rng(capture_rng()), compress=True) if rng else None
         batch.flush()
@@ -257,19 +255,7 @@ def commit_captured(
                 "units": units,
                 "variables": var_entries,
             }
-            sid = batch.put(dumps(manifest).encode(), compress=True)
-            # A manifest holds its time of creation: no other commit will name it, so
-            # a damaged one is only ever found through its row (``recovery``).
-            batch.flush(journal=False)
-            _check_still_stored(repo, sid, manifest)
-            # The signature's file goes before the index rows, like the objects: a
-            # rebuilt index finds it (``trust``).
-            trust.add_signature(db, repo.path, sid, repo.key)
-            catalog.insert_snapshot(db, sid, manifest, bytes_written=batch.bytes_written)
-            refs.set_branch(db, nb, branch, sid)
-            refs.set_head(db, nb, branch=branch)
-            if deferred:
-                durability.mark(db, sid)
+            sid = _record(repo, db, batch, manifest, deferred=deferred)
         written = batch.bytes_written
     if deferred:
         durability.FLUSHER.submit(repo.path, sid, batch.journals)
@@ -278,6 +264,26 @@ def commit_captured(
     snap.bytes_written = written
     snap.environment["commit_seconds"] = round(time.perf_counter() - started, 3)
     return snap
+
+
+def _record(repo: Repo, db: Any, batch: Any, manifest: dict[str, Any], *, deferred: bool) -> str:
+    """Store the manifest, then its signature and its index rows, in ``db``'s
+    transaction; move the branch and HEAD to it. Returns the snapshot's id."""
+    nb, branch = manifest["notebook_path"], manifest["branch"]
+    sid = batch.put(dumps(manifest).encode(), compress=True)
+    # A manifest holds its time of creation: no other commit will name it, so a
+    # damaged one is only ever found through its row (``recovery``).
+    batch.flush(journal=False)
+    _check_still_stored(repo, sid, manifest)
+    # The signature's file goes before the index rows, like the objects: a rebuilt
+    # index finds it (``trust``).
+    trust.add_signature(db, repo.path, sid, repo.key)
+    catalog.insert_snapshot(db, sid, manifest, bytes_written=batch.bytes_written)
+    refs.set_branch(db, nb, branch, sid)
+    refs.set_head(db, nb, branch=branch)
+    if deferred:
+        durability.mark(db, sid)
+    return sid
 
 
 def _store_units(
