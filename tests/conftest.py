@@ -93,3 +93,15 @@ def shell(tmp_path: Path, monkeypatch):
     atexit.unregister(ip.atexit_operations)
     ip.user_ns.clear()
     InteractiveShell.clear_instance()
+
+
+@pytest.fixture
+def replies(monkeypatch):
+    """What the kernel protocol's ``handle`` displays, decoded: one reply per request."""
+    from jupyter_mlvc.kernel_protocol import MIME
+
+    published: list[dict] = []
+    monkeypatch.setattr(
+        "IPython.display.publish_display_data", lambda data, **kw: published.append(data[MIME])
+    )
+    return published

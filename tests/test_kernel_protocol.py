@@ -118,16 +118,6 @@ def test_a_refused_request_never_reaches_the_target():
 
 
 @pytest.fixture
-def replies(monkeypatch):
-    """What ``handle`` displays, decoded: one reply per request."""
-    published: list[dict] = []
-    monkeypatch.setattr(
-        "IPython.display.publish_display_data", lambda data, **kw: published.append(data[MIME])
-    )
-    return published
-
-
-@pytest.fixture
 def notebook_shell(shell, tmp_path, monkeypatch):
     """The shell of a kernel whose notebook is ``analysis.ipynb`` in ``tmp_path``."""
     notebook = tmp_path / "analysis.ipynb"

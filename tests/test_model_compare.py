@@ -25,7 +25,7 @@ from sklearn.preprocessing import StandardScaler
 
 from jupyter_mlvc import Repo
 from jupyter_mlvc.errors import BadInput
-from jupyter_mlvc.kernel_protocol import MIME, BadRequest, Diff, RepoTarget, run
+from jupyter_mlvc.kernel_protocol import BadRequest, Diff, RepoTarget, run
 from jupyter_mlvc.ops import diff_format as fmt
 from jupyter_mlvc.ops import model_compare
 from jupyter_mlvc.present.models_on_data import models_on_data_html, models_on_data_lines
@@ -461,15 +461,6 @@ def test_the_magic_refuses_data_it_cannot_use_in_one_line(shell, line, says):
     with pytest.raises(UsageError, match=says) as info:
         shell.run_line_magic("mlvc", line)
     assert "\n" not in str(info.value)
-
-
-@pytest.fixture
-def replies(monkeypatch):
-    published: list[dict] = []
-    monkeypatch.setattr(
-        "IPython.display.publish_display_data", lambda data, **kw: published.append(data[MIME])
-    )
-    return published
 
 
 def ask(shell, replies, **fields) -> dict:
