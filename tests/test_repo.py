@@ -580,3 +580,33 @@ def test_pandas_is_hidden_from_the_importing_thread_alone(tmp_path):
 
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_after_the_warm_up_a_first_commit_spawns_nothing_and_scans_nothing(tmp_path):
+    """What the warm-up loads leaves nothing slow for a new store's first commit:
+    no ``uname`` process for the platform's description and no scan of the installed
+    distributions for sqlite-utils plugins."""
+    code = (
+        "import importlib.metadata, subprocess, sys, threading\n"
+        "from jupyter_mlvc import Repo, warmup\n"
+        "warmup.start()\n"
+        "for t in threading.enumerate():\n"
+        "    if t.name == 'mlvc-warmup':\n"
+        "        t.join()\n"
+        "def refuse(*args, **kwargs):\n"
+        "    raise AssertionError('called on the first commit: ' + repr(args)[:80])\n"
+        "subprocess.Popen.__init__ = refuse\n"
+        "importlib.metadata.entry_points = refuse\n"
+        "importlib.metadata.distributions = refuse\n"
+        f"repo = Repo.init({str(tmp_path)!r})\n"
+        "repo.commit({'x': 1}, 'first')\n"
+        "assert repo.head().environment['platform']\n"
+        "print('ok')\n"
+    )
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
