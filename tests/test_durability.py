@@ -38,6 +38,29 @@ def test_a_deferred_commit_is_flushed_in_the_background(repo):
     assert unflushed(repo) == []
 
 
+def test_the_commit_leaves_the_checkpoint_and_its_fsync_to_the_background_flush(repo, monkeypatch):
+    """The command's own close is not the index's last while its flush is pending, so
+    it does not checkpoint the write-ahead log (an fsync that waits behind the whole
+    filesystem's writeback); the flush's holder does, once the flush is done."""
+    import threading
+
+    release = threading.Event()
+    flush = durability.flush_filesystem
+    monkeypatch.setattr(
+        durability, "flush_filesystem", lambda path: (release.wait(60), flush(path))
+    )
+    snap = repo.commit({"x": np.arange(10)}, "first")
+    repo.close()
+    wal = repo.path / "index.sqlite-wal"
+    assert wal.exists() and wal.stat().st_size > 0, "the command's close checkpointed"
+
+    release.set()
+    assert durability.FLUSHER.wait(60)
+    assert not wal.exists() or wal.stat().st_size == 0, "nothing checkpointed the log"
+    reopened = Repo.open(repo.path.parent)
+    assert reopened.head_id() == snap.id and unflushed(reopened) == []
+
+
 def test_sync_mode_flushes_before_returning(tmp_path, monkeypatch):
     monkeypatch.setenv("MLVC_DURABILITY", "sync")
     repo = Repo.init(tmp_path)

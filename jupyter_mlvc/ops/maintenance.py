@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DamagedStore, ReadOnlyStore
-from ..store import catalog, leases, refs, trust
+from ..store import catalog, durability, leases, refs, trust
 from ..store.manifest import named_objects
 from .recovery import recover_after_crash
 
@@ -264,6 +264,9 @@ def rebuild_index(repo: Repo, rejected: dict[str, str] | None = None) -> Rebuilt
         raise ReadOnlyStore(
             f"cannot rebuild the index of {repo.path}: the store is read-only (nothing was changed)"
         )
+    # A pending background flush holds a connection to the index (``durability``):
+    # done before the files are renamed, so that its close cannot touch the new ones.
+    durability.FLUSHER.wait()
     repo.index.close()
     path = repo.index.path
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -209,17 +209,26 @@ def flush_filesystem(path: Path) -> None:
 
 class Flusher:
     """The background flushes of one process: a thread that flushes a store's
-    filesystem, then deletes the ``unflushed`` rows of the commits made before."""
+    filesystem, then deletes the ``unflushed`` rows of the commits made before.
+
+    Each submitted flush also holds a connection to the store's index open (one read
+    made) until it is done. The command that committed then closes its own connection
+    without being the index's last one, so SQLite does not checkpoint its write-ahead
+    log there: that checkpoint's fsync waits behind the whole filesystem's writeback
+    (0.3 s and more after a large write), on the user's time. The holder's close does it
+    here, after the flush, in the background.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._queue: dict[Path, list[tuple[str, list[Path]]]] = {}
+        self._queue: dict[Path, list[tuple[str, list[Path], sqlite3.Connection | None]]] = {}
         self._busy = False
         self._thread: threading.Thread | None = None
 
     def submit(self, store: Path, sid: str, journals: Iterable[Path] = ()) -> None:
+        holder = _hold(store)
         with self._cond:
-            self._queue.setdefault(store, []).append((sid, list(journals)))
+            self._queue.setdefault(store, []).append((sid, list(journals), holder))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="mlvc-flush", daemon=True)
                 self._thread.start()
@@ -240,10 +249,14 @@ class Flusher:
             with contextlib.suppress(Exception):
                 flush_filesystem(store)
                 with _connect(store) as db:
-                    clear(db, [sid for sid, _ in done])
-                for _, journals in done:
+                    clear(db, [sid for sid, _, _ in done])
+                for _, journals, _ in done:
                     for path in journals:
                         path.unlink(missing_ok=True)
+            for _, _, holder in done:
+                if holder is not None:
+                    with contextlib.suppress(Exception):
+                        holder.close()
 
     def wait(self, timeout: float = EXIT_WAIT_S) -> bool:
         """Wait until every submitted flush is done; False if ``timeout`` passed first."""
@@ -257,11 +270,29 @@ class Flusher:
         return True
 
 
+def _uri(store: Path) -> str:
+    # mode=rw: an index that is gone (removed, being rebuilt) is not created anew here.
+    return (store / "index.sqlite").resolve().as_uri() + "?mode=rw"
+
+
+def _hold(store: Path) -> sqlite3.Connection | None:
+    """A connection to ``store``'s index that has read it once: in WAL mode it keeps a
+    shared lock on the file, so that no other connection's close is the last."""
+    try:
+        conn = sqlite3.connect(_uri(store), uri=True, timeout=5, check_same_thread=False)
+    except sqlite3.Error:
+        return None
+    try:
+        conn.execute("select 1 from unflushed limit 1").fetchall()
+    except sqlite3.Error:
+        conn.close()
+        return None
+    return conn
+
+
 @contextlib.contextmanager
 def _connect(store: Path) -> Iterator[sqlite3.Connection]:
-    # mode=rw: an index that is gone (removed, being rebuilt) is not created anew here.
-    uri = (store / "index.sqlite").resolve().as_uri() + "?mode=rw"
-    conn = sqlite3.connect(uri, uri=True, timeout=120, isolation_level=None)
+    conn = sqlite3.connect(_uri(store), uri=True, timeout=120, isolation_level=None)
     try:
         conn.execute("PRAGMA busy_timeout = 120000")
         conn.execute("PRAGMA synchronous = FULL")
