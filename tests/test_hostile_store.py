@@ -233,7 +233,7 @@ def test_ids_that_leave_the_store_are_refused(world):
         # manifest, and an entry.
         linked = "5" * 64
         path = Path(w.mallory.remote.path("objects", linked[:2], linked[2:]))
-        path.parent.mkdir(parents=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.symlink_to(w.outside.path)
         crafted[w.mallory.snapshot(w.base, _set(notebook=linked))] = "not a regular file"
         w.mallory.entry(linked, entry_of(linked, w.base))

@@ -71,7 +71,9 @@ def test_gc_during_a_slow_pull_takes_nothing_it_will_name(pushed, monkeypatch):
     a, b, (s1, s2), state = pushed
     # An object the pull will find already here, left long ago by an interrupted pull.
     first_chunk = a.objects.path(a.manifest(s1.id)["units"][0]["stream"][0]).read_bytes()
-    b.objects.path(a.manifest(s1.id)["units"][0]["stream"][0]).parent.mkdir(parents=True)
+    b.objects.path(a.manifest(s1.id)["units"][0]["stream"][0]).parent.mkdir(
+        parents=True, exist_ok=True
+    )
     old = b.objects.path(a.manifest(s1.id)["units"][0]["stream"][0])
     old.write_bytes(first_chunk)
     _age(old)
