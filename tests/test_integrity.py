@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import stat
+import tracemalloc
 
 import numpy as np
 import pytest
+import zstandard
 
 from jupyter_mlvc import Repo
-from jupyter_mlvc.errors import DamagedStore, RestoreError, Untrusted
+from jupyter_mlvc.errors import CorruptObject, DamagedStore, RestoreError, Untrusted
+from jupyter_mlvc.store.objects import CHUNK_SIZE, ZSTD, ObjectStore, hash_bytes
 from jupyter_mlvc.store.signing import key_path
 
 
@@ -269,3 +272,45 @@ def test_rebuild_index_recovers_snapshots(tmp_path):
     assert "all signed by you" in out.stdout and "mlvc trust" not in out.stdout
     assert again.load(s1.id, "v") == 1 and again.show(s2.id).trusted
     assert again.fsck() == []
+
+
+def test_a_compressed_chunk_is_inflated_in_place_and_checked(tmp_path):
+    """A restore reads each chunk of a buffer into the buffer itself: a compressed one
+    is inflated there, with no copy of its content held on the way, and whatever
+    inflates to other bytes, or to more or fewer of them, is refused by name."""
+    store = ObjectStore(tmp_path / "objects", fsync=False)
+    content = bytes(np.arange(CHUNK_SIZE // 8, dtype=np.int64) % 97)
+    oid = hash_bytes(content)
+    path = store.path(oid)
+    path.parent.mkdir(parents=True)
+    zstd = zstandard.ZstdCompressor(level=3)
+
+    def read(payload: bytes) -> bytes:
+        path.write_bytes(payload)
+        target = memoryview(bytearray(len(content)))
+        store.read_into(oid, target, "the buffer of x")
+        return bytes(target)
+
+    assert len(zstd.compress(content)) < len(content) // 20
+    path.write_bytes(ZSTD + zstd.compress(content))
+    target = memoryview(bytearray(len(content)))
+    tracemalloc.start()
+    store.read_into(oid, target)
+    held = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert bytes(target) == content
+    assert held < len(content) // 8, held
+    refused = {
+        ZSTD + zstd.compress(content + b"x"): f"inflates past the {CHUNK_SIZE} bytes it may hold",
+        ZSTD + zstandard.ZstdCompressor(write_content_size=False).compress(content * 2): (
+            f"inflates past the {CHUNK_SIZE} bytes it may hold"
+        ),
+        ZSTD + zstd.compress(content[:-1]): "has the wrong size",
+        ZSTD + zstd.compress(content[:-1] + b"?"): "does not match its hash",
+        ZSTD + b"\x00" * 64: "cannot be decoded",
+        b"\x07" + zstd.compress(content): "cannot be decoded",
+    }
+    for payload, error in refused.items():
+        with pytest.raises(CorruptObject) as info:
+            read(payload)
+        assert str(info.value) == f"the buffer of x is corrupt: object {oid[:12]} {error}"

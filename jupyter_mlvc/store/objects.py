@@ -183,6 +183,30 @@ def _split(oid: str, raw: bytes, label: str, limit: int) -> tuple[bytes, bytes]:
     return header, body
 
 
+def _inflate_into(oid: str, body: bytes, target: memoryview, label: str) -> int:
+    """Inflate the zstd frame ``body`` straight into ``target``, with no copy of the
+    content made: how many bytes it holds. A frame that holds more is refused before
+    anything past ``target`` is inflated."""
+    too_big = CorruptObject(
+        f"{label} is corrupt: object {oid[:12]} inflates past the {len(target)} bytes it may hold"
+    )
+    try:
+        if zstandard.frame_content_size(body) > len(target):
+            raise too_big
+        with _decompressor().stream_reader(body) as reader:
+            n = 0
+            while n < len(target):
+                got = reader.readinto(target[n:])
+                if not got:
+                    return n
+                n += got
+            if reader.read(1):
+                raise too_big
+            return n
+    except zstandard.ZstdError:
+        raise _undecodable(oid, label)
+
+
 def _inflated(oid: str, body: bytes, label: str, limit: int) -> Iterator[bytes]:
     """The content of the zstd frame ``body``, a piece at a time, refused as soon as it
     passes ``limit`` bytes (or declares that it will)."""
@@ -294,10 +318,14 @@ class ObjectStore:
                 if n != len(target) or f.read(1):
                     raise wrong_size
             else:
-                data = decode(oid, header + f.read(len(target) + 1), what, len(target))
-                if len(data) != len(target):
+                label = what or "object"
+                if header != ZSTD:
+                    raise _undecodable(oid, label)
+                # The payload is read at its size, which open() checked against the
+                # target's: a larger read would first take memory for the whole target.
+                payload = f.read(min(len(target), os.fstat(f.fileno()).st_size - 1))
+                if _inflate_into(oid, payload, target, label) != len(target):
                     raise wrong_size
-                target[:] = data
         if hash_bytes(target) != oid:
             raise CorruptObject(
                 f"{what or 'object'} is corrupt: object {oid[:12]} does not match its hash"
