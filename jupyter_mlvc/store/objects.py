@@ -187,9 +187,7 @@ def _inflate_into(oid: str, body: bytes, target: memoryview, label: str) -> int:
     """Inflate the zstd frame ``body`` straight into ``target``, with no copy of the
     content made: how many bytes it holds. A frame that holds more is refused before
     anything past ``target`` is inflated."""
-    too_big = CorruptObject(
-        f"{label} is corrupt: object {oid[:12]} inflates past the {len(target)} bytes it may hold"
-    )
+    too_big = _too_big(oid, label, len(target))
     try:
         if zstandard.frame_content_size(body) > len(target):
             raise too_big
@@ -210,9 +208,7 @@ def _inflate_into(oid: str, body: bytes, target: memoryview, label: str) -> int:
 def _inflated(oid: str, body: bytes, label: str, limit: int) -> Iterator[bytes]:
     """The content of the zstd frame ``body``, a piece at a time, refused as soon as it
     passes ``limit`` bytes (or declares that it will)."""
-    too_big = CorruptObject(
-        f"{label} is corrupt: object {oid[:12]} inflates past the {limit} bytes it may hold"
-    )
+    too_big = _too_big(oid, label, limit)
     try:
         if zstandard.frame_content_size(body) > limit:
             raise too_big
@@ -226,6 +222,12 @@ def _inflated(oid: str, body: bytes, label: str, limit: int) -> Iterator[bytes]:
                 yield piece
     except zstandard.ZstdError:
         raise _undecodable(oid, label)
+
+
+def _too_big(oid: str, label: str, limit: int) -> CorruptObject:
+    return CorruptObject(
+        f"{label} is corrupt: object {oid[:12]} inflates past the {limit} bytes it may hold"
+    )
 
 
 def _undecodable(oid: str, label: str) -> CorruptObject:
@@ -308,9 +310,8 @@ class ObjectStore:
 
     def read_into(self, oid: str, target: memoryview, what: str | None = None) -> None:
         """Read ``oid`` straight into ``target`` (exactly its size) and verify it."""
-        wrong_size = CorruptObject(
-            f"{what or 'object'} is corrupt: object {oid[:12]} has the wrong size"
-        )
+        label = what or "object"
+        wrong_size = CorruptObject(f"{label} is corrupt: object {oid[:12]} has the wrong size")
         with self.open(oid, what, len(target)) as f:
             header = f.read(1)
             if header == RAW:
@@ -318,7 +319,6 @@ class ObjectStore:
                 if n != len(target) or f.read(1):
                     raise wrong_size
             else:
-                label = what or "object"
                 if header != ZSTD:
                     raise _undecodable(oid, label)
                 # The payload is read at its size, which open() checked against the
@@ -327,9 +327,7 @@ class ObjectStore:
                 if _inflate_into(oid, payload, target, label) != len(target):
                     raise wrong_size
         if hash_bytes(target) != oid:
-            raise CorruptObject(
-                f"{what or 'object'} is corrupt: object {oid[:12]} does not match its hash"
-            )
+            raise CorruptObject(f"{label} is corrupt: object {oid[:12]} does not match its hash")
 
     def open(self, oid: str, what: str | None = None, limit: int = MAX_OBJECT) -> BufferedReader:
         """The object file of ``oid``, open for reading: a regular file of at most
